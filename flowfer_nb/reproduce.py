@@ -28,9 +28,9 @@ from .data import load_prepared, save_prepared
 
 # %% auto #0
 __all__ = ['PIPELINE', 'PROFILES', 'PARAMETER_NAMES', 'DIR_PARAMETERS', 'MAX_SEED', 'SYNTHETIC', 'KERNEL_NAME', 'KERNEL_CONFIG',
-           'EXIT_NOTEBOOK_FAILED', 'LOCK_NAME', 'validate_parameters', 'check_notebook', 'runnable_notebook',
-           'check_kernel', 'run_lock', 'sha256_file', 'prepare_data', 'NotebookFailed', 'make_run_id', 'run_pipeline',
-           'default_nbs_dir', 'reproduce_cli']
+           'EXIT_NOTEBOOK_FAILED', 'UNFINISHED', 'LOCK_NAME', 'validate_parameters', 'check_notebook',
+           'runnable_notebook', 'check_kernel', 'run_lock', 'sha256_file', 'prepare_data', 'NotebookFailed',
+           'make_run_id', 'run_pipeline', 'default_nbs_dir', 'reproduce_cli']
 
 # %% ../nbs/09_reproduce.ipynb #85f18ae5
 PIPELINE = ("05_crossval.ipynb", "06_loso.ipynb", "07_morph.ipynb")
@@ -43,6 +43,7 @@ KERNEL_NAME = "python3"
 # CurveZMQ encryption of the kernel's sockets where the kernel supports it (else ipykernel warns about plain TCP)
 KERNEL_CONFIG = {"KernelManager": {"transport_encryption": "auto"}}
 EXIT_NOTEBOOK_FAILED = 1  # exit status when a notebook fails (bad input exits EXIT_USER_ERROR = 2)
+UNFINISHED = ("running", "interrupted", "failed")  # run statuses a rerun resumes ("running" with the lock free: the run was killed)
 
 def _check_writable_dir(name: str, value) -> Path:
     "The path `value` if it is, or can be created as, a writable folder; else `FlowferError` naming `name`."
@@ -253,9 +254,25 @@ def _read_notebook_summary(path: Path) -> tuple[dict | None, str | None]:
     return (s, None) if isinstance(s, dict) else (None, f"{path} holds a {type(s).__name__}, not a JSON object")
 
 # %% ../nbs/09_reproduce.ipynb #b129f8fe
+def _unfinished_run(summary: dict, key: dict, runs_dir: Path) -> str | None:
+    "The id of the latest run with the same profile, seed, data and git revision if it did not finish (and its folder exists), else None."
+    for run_id, rec in reversed(summary["runs"].items()):
+        same = all(rec.get(k) == key[k] for k in ("profile", "seed", "data")) and rec.get("provenance", {}).get("git") == key["git"]
+        if same:
+            resumable = rec.get("status") in UNFINISHED and isinstance(rec.get("done"), list) and (runs_dir / run_id).is_dir()
+            return run_id if resumable else None
+    return None
+
+def _reuse_note(nb_summary: dict | None) -> str:
+    "', reused: folds [0, 1]' for each non-empty list a notebook's summary gives under a key starting with 'reused'."
+    items = [(k, v) for k, v in (nb_summary or {}).items() if k.startswith("reused") and isinstance(v, list) and v]
+    return "".join(f", {k.replace('_', ' ')}: {v}" for k, v in items)
+
 def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], None] = print,
-                 generate: Callable | None = None) -> dict:
-    "Check everything, lock `out`, prepare `params['data']` and run `notebooks` (in `nbs_dir`) in order; return the merged summary."
+                 generate: Callable | None = None, resume: bool = True) -> dict:
+    """Check everything, lock `out`, prepare `params['data']` and run `notebooks` (in `nbs_dir`) in order; return the merged summary.
+    With `resume`, an unfinished run of the same profile, seed, data and git revision is continued in its own folder:
+    notebooks it finished are skipped, the others rerun and reuse the finished work in their work folders."""
     nbs_dir, out = Path(nbs_dir).resolve(), Path(out).resolve()
     if set(params) - {"data", "profile", "seed"}:
         raise FlowferError(f"run_pipeline takes data, profile and seed; the pipeline sets {sorted(set(params) - {'data', 'profile', 'seed'})}")
@@ -273,16 +290,28 @@ def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], Non
     with run_lock(out, log):
         summary = _load_summary(summary_path)  # again: a run that ended since may have updated it
         data = prepare_data(spec, results_dir / "data", user["seed"], generate, user["profile"])
-        run_id, run_dir = _new_run_dir(results_dir / "runs")
-        record = dict(status="running", profile=user["profile"], seed=user["seed"], data=dict(path=str(data), sha256=sha256_file(data)),
-                      notebooks=[p.name for p in paths], seconds={}, started=_now(), provenance=provenance())
-        summary["runs"][run_id] = record
+        key = dict(profile=user["profile"], seed=user["seed"], data=dict(path=str(data), sha256=sha256_file(data)), git=git_revision(Path(flowfer_nb.__file__).parent))
+        run_id = _unfinished_run(summary, key, results_dir / "runs") if resume else None
+        if run_id is None:
+            run_id, run_dir = _new_run_dir(results_dir / "runs")
+            record = dict(status="running", **{k: key[k] for k in ("profile", "seed", "data")}, notebooks=[p.name for p in paths],
+                          seconds={}, done=[], started=_now(), provenance=provenance())
+            summary["runs"][run_id] = record
+            log(f"run {run_id}: profile {user['profile']}, seed {user['seed']}, data {data} -> {out}")
+        else:
+            run_dir, record = results_dir / "runs" / run_id, summary["runs"][run_id]
+            log(f"run {run_id}: resuming ({record['status']} at {record.get('failed') or 'an unknown point'}); its finished work is reused")
+            record.update(status="running", notebooks=list(dict.fromkeys(record["notebooks"] + [p.name for p in paths])),
+                          resumed=record.get("resumed", []) + [_now()])
+            for k in ("failed", "error"): record.pop(k, None)
         write_json(summary_path, summary)
-        log(f"run {run_id}: profile {user['profile']}, seed {user['seed']}, data {data} -> {out}")
-        start = time.perf_counter()
+        start, current = time.perf_counter(), None
         try:
             for i, path in enumerate(paths, 1):
-                work = run_dir / "work" / path.stem
+                work, current = run_dir / "work" / path.stem, path.name
+                if path.stem in record["done"] and (work / "summary.json").is_file():
+                    log(f"[{i}/{len(paths)}] {path.name:<24} {'reused':<6} (finished earlier in this run)")
+                    continue
                 nb_params = dict(data=str(data), profile=user["profile"], seed=user["seed"], results_dir=str(results_dir),
                                  figures_dir=str(figures_dir), work_dir=str(work))
                 validate_parameters(nb_params)
@@ -298,12 +327,13 @@ def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], Non
                 else: entry["summary"] = nb_summary
                 summary["notebooks"][path.stem] = entry
                 if error: record.update(status="failed", failed=path.name, error=error)
+                else: record["done"].append(path.stem)
                 write_json(summary_path, summary)
-                log(f"[{i}/{len(paths)}] {path.name:<24} {entry['status']:<6} {seconds:8.1f} s")
+                log(f"[{i}/{len(paths)}] {path.name:<24} {entry['status']:<6} {seconds:8.1f} s{_reuse_note(nb_summary)}")
                 if error: raise NotebookFailed(path.name, error, executed)
             record["status"] = "ok"
         finally:
-            if record["status"] == "running": record["status"] = "interrupted"
+            if record["status"] == "running": record.update(status="interrupted", failed=current)
             record.update(finished=_now(), total_seconds=round(time.perf_counter() - start, 2))
             write_json(summary_path, summary)
     return summary
@@ -318,6 +348,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=".", metavar="DIR", help="output folder (default: the current folder)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--only", nargs="+", metavar="NB", help=f"run only these notebooks, in pipeline order: {', '.join(PIPELINE)}")
+    p.add_argument("--fresh", action="store_true", help="start a new run even if the last run of this profile, seed and data did not finish "
+                   "(by default it is resumed, reusing its finished notebooks and folds)")
     return p
 
 def _select(only) -> list[str]:
@@ -342,7 +374,7 @@ def reproduce_cli(argv: list[str] | None = None) -> None:
     notebooks = _select(args.only)
     try:
         run_pipeline(notebooks, default_nbs_dir(), args.out, dict(data=args.data, profile=args.profile, seed=args.seed),
-                     log=lambda line: print(line, flush=True))
+                     log=lambda line: print(line, flush=True), resume=not args.fresh)
     except NotebookFailed as e:
         print(f"flowfer-reproduce: error: {e}", file=sys.stderr)
         raise SystemExit(EXIT_NOTEBOOK_FAILED)
