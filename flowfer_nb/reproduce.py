@@ -263,6 +263,12 @@ def _unfinished_run(summary: dict, key: dict, runs_dir: Path) -> str | None:
             return run_id if resumable else None
     return None
 
+def _remove_stale_temporaries(dirs, log) -> None:
+    "Delete the `.NAME.*.tmp` files that `atomic_write` leaves when a run is killed mid-write (safe: the caller holds the lock)."
+    stale = [p for d in dirs if Path(d).is_dir() for p in Path(d).glob(".*.tmp") if p.is_file()]
+    for p in stale: p.unlink(missing_ok=True)
+    if stale: log(f"removed {len(stale)} temporary file(s) left by a killed run: {', '.join(p.name for p in stale)}")
+
 def _reuse_note(nb_summary: dict | None) -> str:
     "', reused: folds [0, 1]' for each non-empty list a notebook's summary gives under a key starting with 'reused'."
     items = [(k, v) for k, v in (nb_summary or {}).items() if k.startswith("reused") and isinstance(v, list) and v]
@@ -289,6 +295,7 @@ def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], Non
     _load_summary(summary_path)  # refuse a foreign summary.json before anything runs
     with run_lock(out, log):
         summary = _load_summary(summary_path)  # again: a run that ended since may have updated it
+        _remove_stale_temporaries((results_dir, figures_dir), log)
         data = prepare_data(spec, results_dir / "data", user["seed"], generate, user["profile"])
         key = dict(profile=user["profile"], seed=user["seed"], data=dict(path=str(data), sha256=sha256_file(data)), git=git_revision(Path(flowfer_nb.__file__).parent))
         run_id = _unfinished_run(summary, key, results_dir / "runs") if resume else None
