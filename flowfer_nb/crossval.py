@@ -5,10 +5,12 @@
 # %% ../nbs/05_crossval.ipynb #249005c5
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import tempfile
 import time
+import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
@@ -17,15 +19,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .core import FlowferError, configure_threads, seed_everything, write_json
+from .core import FlowferError, atomic_write, configure_threads, provenance, seed_everything, write_json
 from .data import PAPER_CLASSES, PreparedData, load_prepared, make_splits, save_prepared
 from .classifier import ModelConfig
 from .train import TrainConfig, images_to_tensor, load_config, load_run, train_fold
-from .baselines import CNN_PRESETS, CNNConfig, train_cnn, tree_classifiers, cv_scores, cv_summary, tsne_embed
+from .baselines import (CNN_PRESETS, TSNE_PERPLEXITY, CNNConfig, train_cnn, tree_classifiers, cv_scores, cv_summary,
+                                  tsne_embed, tsne_train_transform)
 
 # %% auto #0
-__all__ = ['EXPERIMENT_PROFILES', 'LATENT_BATCH', 'experiment_profile', 'experiment_data', 'experiment_dirs', 'default_jobs',
-           'run_jobs', 'z1_prime', 'flow_fold', 'cnn_fold', 'out_of_fold', 'mean_confusion', 'apex_examples']
+__all__ = ['EXPERIMENT_PROFILES', 'LATENT_BATCH', 'FLOW_FOLD_KEYS', 'CNN_FOLD_KEYS', 'PROTOCOL_VALIDATION', 'OOF_NAME',
+           'OOF_KEYS', 'experiment_profile', 'experiment_data', 'experiment_dirs', 'default_jobs', 'run_jobs',
+           'flow_test_outputs', 'flow_fold', 'cnn_fold', 'out_of_fold', 'mean_confusion', 'protocol_configs',
+           'protocol_jobs', 'oof_arrays', 'save_oof', 'load_oof', 'uniform_cross_validation', 'apex_examples',
+           'fold_tsne']
 
 # %% ../nbs/05_crossval.ipynb #61d0f3e9
 EXPERIMENT_PROFILES = {
@@ -85,40 +91,82 @@ def run_jobs(fn, jobs: list[dict], n_jobs: int = 1, log=print) -> list:
 
 # %% ../nbs/05_crossval.ipynb #2588b404
 LATENT_BATCH = 64  # images per forward pass when extracting latents
+FLOW_FOLD_KEYS = ("test_idx", "pred", "posterior", "z1_prime", "z")  # what a finished flow fold's latents.npz holds
+CNN_FOLD_KEYS = ("test_idx", "pred", "probs", "features", "confusion")  # what a finished CNN fold's result.npz holds
 
 @torch.no_grad()
-def z1_prime(model, images: np.ndarray, batch: int = LATENT_BATCH) -> tuple[np.ndarray, np.ndarray]:
-    "Flattened z1' = h(z1, y_hat) under the predicted class, and y_hat. images uint8 (N, H, W, 3) -> ((N, D1), (N,))."
+def flow_test_outputs(model, images: np.ndarray, batch: int = LATENT_BATCH) -> dict:
+    """Per test image, in eval mode without noise: `posterior` p(y|x) (N, c) float64, `pred` argmax (N,), `z1_prime`
+    h(z1, pred) flattened (N, D1) float64, and `z`: f's latents [z4, ..., z1] flattened and concatenated, finest first,
+    (N, D) float32 (D = C*S*S: the model computes in float32). images uint8 (N, H, W, 3)."""
     x = images_to_tensor(images, model.cfg.image_size)
-    zs, ys = [], []
+    out = {k: [] for k in ("posterior", "pred", "z1_prime", "z")}
     for s in range(0, len(x), batch):
-        out = model.latents(x[s:s + batch])
-        zs.append(out["z1_prime"].flatten(1).double().numpy()); ys.append(out["y"].numpy())
-    return np.concatenate(zs), np.concatenate(ys)
+        post = model.predict_proba(x[s:s + batch]).double()
+        lat = model.latents(x[s:s + batch], post.argmax(1))
+        out["posterior"].append(post.numpy()); out["pred"].append(lat["y"].numpy())
+        out["z1_prime"].append(lat["z1_prime"].flatten(1).double().numpy())
+        out["z"].append(torch.cat([z.flatten(1) for z in lat["z"]], 1).float().numpy())
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+def _npz_complete(path: Path, keys) -> bool:
+    "Whether `path` is an .npz archive holding every one of `keys`."
+    if not path.is_file(): return False
+    with np.load(path, allow_pickle=False) as z: return set(keys) <= set(z.files)
+
+def _save_npz(path: Path, **arrays) -> None:
+    "np.savez to `path` atomically (a killed run leaves no half-written archive)."
+    with atomic_write(path, "wb") as f: np.savez(f, **arrays)
+
+def _as_json(obj): return json.loads(json.dumps(obj))
+
+def _check_reuse(out_dir: Path, what: str, stored, wanted) -> None:
+    "Refuse to reuse a finished fold run with other test rows or another configuration."
+    same = np.array_equal(stored, wanted) if isinstance(wanted, np.ndarray) else _as_json(stored) == _as_json(wanted)
+    if not same: raise FlowferError(f"{out_dir}: holds a finished fold with other {what}; remove the folder or use another work_dir")
 
 def flow_fold(data_path, classes, fold: int, train_idx, test_idx, model_cfg: dict, train_cfg: dict, out_dir) -> dict:
-    "Train and score one fold (or reuse a finished one); returns metrics, test rows, z1' (n_test, D1) and predictions."
-    out_dir = Path(out_dir)
-    done = (out_dir / "metrics.json").is_file() and (out_dir / "latents.npz").is_file()
-    if done:
+    """Train and score one fold (or reuse a finished one); returns fold, reused, accuracy, bpd, confusion (c, c), seconds and
+    the test rows' `flow_test_outputs` with `test_idx` (n_test,) (see FLOW_FOLD_KEYS), also kept in out_dir/latents.npz."""
+    out_dir, test_idx = Path(out_dir), np.asarray(test_idx, dtype=np.int64)
+    data = lambda: load_prepared(data_path).subset_classes(classes)
+    reused = (out_dir / "metrics.json").is_file()
+    if reused:
         metrics = json.loads((out_dir / "metrics.json").read_text())
-        with np.load(out_dir / "latents.npz", allow_pickle=False) as z: z1p, pred = z["z1_prime"], z["pred"]
+        _check_reuse(out_dir, "model config", metrics["provenance"]["model"], model_cfg)
+        _check_reuse(out_dir, "training config", metrics["provenance"]["train"], TrainConfig.from_dict(train_cfg).validate().to_dict())
     else:
-        data = load_prepared(data_path).subset_classes(classes)
-        mcfg, tcfg = ModelConfig.from_dict(model_cfg), TrainConfig.from_dict(train_cfg)
-        metrics = train_fold(data, train_idx, test_idx, mcfg, tcfg, out_dir, resume=(out_dir / "last.pt").is_file(), progress=False)
-        z1p, pred = z1_prime(load_run(out_dir), data.images[test_idx])
-        np.savez(out_dir / "latents.npz", test_idx=np.asarray(test_idx), z1_prime=z1p, pred=pred)
-    return dict(fold=fold, reused=done, accuracy=metrics["test_accuracy"], bpd=metrics["test_bpd"],
-                confusion=np.asarray(metrics["confusion_matrix"]["counts"]), test_idx=np.asarray(test_idx), z1_prime=z1p, pred=pred,
-                seconds=metrics["seconds"])
+        metrics = train_fold(data(), train_idx, test_idx, ModelConfig.from_dict(model_cfg), TrainConfig.from_dict(train_cfg), out_dir,
+                             resume=(out_dir / "last.pt").is_file(), progress=False)
+    if _npz_complete(out_dir / "latents.npz", FLOW_FOLD_KEYS):
+        with np.load(out_dir / "latents.npz", allow_pickle=False) as z: outputs = {k: z[k] for k in FLOW_FOLD_KEYS}
+    else:
+        outputs = dict(test_idx=test_idx, **flow_test_outputs(load_run(out_dir), data().images[test_idx]))
+        _save_npz(out_dir / "latents.npz", **outputs)
+    _check_reuse(out_dir, "test rows", outputs["test_idx"], test_idx)
+    return dict(fold=fold, reused=reused, accuracy=metrics["test_accuracy"], bpd=metrics["test_bpd"],
+                confusion=np.asarray(metrics["confusion_matrix"]["counts"]), seconds=metrics["seconds"], **outputs)
 
-def cnn_fold(data_path, classes, fold: int, train_idx, test_idx, cnn_cfg: dict) -> dict:
-    "Train and score the residual CNN on one fold; returns accuracy, confusion, test rows and deep features (n_test, F)."
-    data = load_prepared(data_path).subset_classes(classes)
-    r = train_cnn(data, train_idx, test_idx, CNNConfig.from_dict(cnn_cfg))
-    return dict(fold=fold, accuracy=r["accuracy"], confusion=r["confusion"], test_idx=r["test_idx"], features=r["features"],
-                pred=r["predictions"], seconds=r["seconds"])
+def cnn_fold(data_path, classes, fold: int, train_idx, test_idx, cnn_cfg: dict, out_dir) -> dict:
+    """Train and score the residual CNN on one fold (or reuse out_dir's finished run); returns fold, reused, accuracy, seconds
+    and test_idx (n_test,), pred (n_test,), softmax probs (n_test, c) float64, deep features (n_test, F), confusion (c, c),
+    kept in out_dir/result.npz beside metrics.json."""
+    out_dir, test_idx = Path(out_dir), np.asarray(test_idx, dtype=np.int64)
+    reused = (out_dir / "metrics.json").is_file() and _npz_complete(out_dir / "result.npz", CNN_FOLD_KEYS)
+    if reused:
+        metrics = json.loads((out_dir / "metrics.json").read_text())
+        _check_reuse(out_dir, "CNN config", metrics["config"], CNNConfig.from_dict(cnn_cfg).to_dict())
+        with np.load(out_dir / "result.npz", allow_pickle=False) as z: arrays = {k: z[k] for k in CNN_FOLD_KEYS}
+    else:
+        r = train_cnn(load_prepared(data_path).subset_classes(classes), train_idx, test_idx, CNNConfig.from_dict(cnn_cfg))
+        arrays = dict(test_idx=r["test_idx"], pred=r["predictions"], probs=r["probabilities"].astype(np.float64),
+                      features=r["features"], confusion=r["confusion"])
+        metrics = dict(fold=fold, accuracy=r["accuracy"], best_epoch=r["best_epoch"], seconds=r["seconds"], config=r["config"],
+                       history=r["history"], provenance=provenance())
+        _save_npz(out_dir / "result.npz", **arrays)
+        write_json(out_dir / "metrics.json", metrics)  # written last: it marks the fold finished
+    _check_reuse(out_dir, "test rows", arrays["test_idx"], test_idx)
+    return dict(fold=fold, reused=reused, accuracy=metrics["accuracy"], seconds=metrics["seconds"], **arrays)
 
 def out_of_fold(results: list[dict], key: str, n: int) -> np.ndarray:
     "Stack each fold's per-test-image `key` into one array in data order (every row must be tested exactly once)."
@@ -134,6 +182,80 @@ def mean_confusion(results: list[dict]) -> np.ndarray:
     "Table II: each fold's confusion counts (rows true, columns predicted), averaged over the folds. -> (c, c)."
     return np.mean([r["confusion"] for r in results], axis=0)
 
+# %% ../nbs/05_crossval.ipynb #32b61bc9
+PROTOCOL_VALIDATION = {"uniform": ("uniform", "frames"), "grouped": ("grouped", "groups"), "loso": ("subjects", "subjects")}
+# protocol -> (TrainConfig.val_split, CNNConfig.val_unit)
+
+def protocol_configs(profile: str, seed: int, protocol: str) -> tuple[ModelConfig, TrainConfig, CNNConfig]:
+    "The profile's flow model, flow training and CNN configs, seeded, with validation holding out what `protocol`'s test folds do."
+    if protocol not in PROTOCOL_VALIDATION: raise FlowferError(f"protocol {protocol!r}: expected one of {', '.join(PROTOCOL_VALIDATION)}")
+    val_split, val_unit = PROTOCOL_VALIDATION[protocol]
+    prof = experiment_profile(profile)
+    model_cfg, train_cfg = load_config(prof["flow"])
+    return model_cfg, replace(train_cfg, seed=seed, val_split=val_split), replace(prof["cnn"], seed=seed, val_unit=val_unit)
+
+def protocol_jobs(data_path, splits: list, configs: tuple, work_dir, prefix: str = "", folds=None) -> tuple[list[dict], list[dict]]:
+    """Keyword arguments of `flow_fold` and of `cnn_fold` for the folds numbered `folds` (default: all) of `splits`,
+    with `configs` = (ModelConfig, TrainConfig, CNNConfig). -> (flow jobs, CNN jobs), in the order of `folds`."""
+    model_cfg, train_cfg, cnn_cfg = configs
+    folds = range(len(splits)) if folds is None else folds
+    base = [dict(data_path=data_path, classes=PAPER_CLASSES, fold=k, train_idx=splits[k][0], test_idx=splits[k][1]) for k in folds]
+    return ([dict(b, model_cfg=model_cfg.to_dict(), train_cfg=train_cfg.to_dict(), out_dir=Path(work_dir) / f"{prefix}flow_fold_{b['fold']:02d}")
+             for b in base],
+            [dict(b, cnn_cfg=cnn_cfg.to_dict(), out_dir=Path(work_dir) / f"{prefix}cnn_fold_{b['fold']:02d}") for b in base])
+
+# %% ../nbs/05_crossval.ipynb #703409bc
+OOF_NAME = "oof.npz"  # the out-of-fold file of a cross-validation work folder
+OOF_KEYS = ("classes", "labels", "subjects", "fold", "flow_posterior", "flow_pred", "flow_z1_prime", "flow_z",
+            "cnn_probs", "cnn_pred", "cnn_features")
+
+def oof_arrays(data: PreparedData, flow: list[dict], cnn: list[dict]) -> dict:
+    """The out-of-fold record of a complete cross-validation (each row of `data` tested once by each model), in data order:
+    classes (c,) str, labels (N,) int, subjects (N,) str, fold (N,) int, flow_posterior (N, c), flow_pred (N,),
+    flow_z1_prime (N, D1), flow_z (N, D), cnn_probs (N, c), cnn_pred (N,), cnn_features (N, F)."""
+    n = len(data)
+    fold_of = lambda results: out_of_fold([dict(test_idx=r["test_idx"], fold=np.full(len(r["test_idx"]), r["fold"])) for r in results], "fold", n)
+    fold = fold_of(flow)
+    if not np.array_equal(fold, fold_of(cnn)): raise FlowferError("oof_arrays: the flow and CNN results come from different folds")
+    return dict(classes=np.asarray(data.classes, dtype=str), labels=data.labels.astype(np.int64), subjects=data.subjects.astype(str), fold=fold,
+                **{f"flow_{k}": out_of_fold(flow, k, n) for k in ("posterior", "pred", "z1_prime", "z")},
+                **{f"cnn_{k}": out_of_fold(cnn, k, n) for k in ("probs", "pred", "features")})
+
+def _check_oof(oof: dict, path) -> None:
+    missing = [k for k in OOF_KEYS if k not in oof]
+    if missing: raise FlowferError(f"{path}: the out-of-fold file lacks {missing}")
+    n, c = len(oof["labels"]), len(oof["classes"])
+    ragged = [k for k in OOF_KEYS[1:] if np.ndim(oof[k]) < 1 or len(oof[k]) != n]
+    if ragged: raise FlowferError(f"{path}: {ragged} do not have one row per image ({n})")
+    wrong = [k for k in ("flow_posterior", "cnn_probs") if np.shape(oof[k]) != (n, c)]
+    if wrong: raise FlowferError(f"{path}: {wrong} are not (images, classes) = ({n}, {c})")
+
+def save_oof(path, oof: dict) -> Path:
+    "Write the OOF_KEYS of `oof` (see `oof_arrays`) to the .npz `path` atomically; returns the path."
+    _check_oof(oof, path)
+    _save_npz(Path(path), **{k: oof[k] for k in OOF_KEYS})
+    return Path(path)
+
+def load_oof(path) -> dict:
+    "The arrays of an out-of-fold file (OOF_KEYS, see `oof_arrays`); a missing, unreadable or incomplete file raises FlowferError naming it."
+    path = Path(path)
+    if not path.is_file(): raise FlowferError(f"{path}: no out-of-fold file (05_crossval writes it, or crossval.uniform_cross_validation)")
+    try:
+        with np.load(path, allow_pickle=False) as z: oof = {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        raise FlowferError(f"{path}: not a readable out-of-fold .npz archive ({e})") from None
+    _check_oof(oof, path)
+    return oof
+
+def uniform_cross_validation(data_path, profile: str, seed: int, work_dir, n_jobs: int = 1, log=print) -> Path:
+    """Run (or reuse) the flow and CNN folds of the paper's uniform split of the 6-class data, sized by `profile`, in
+    work_dir as this chapter does, and write work_dir/OOF_NAME. Returns its path."""
+    ds = load_prepared(data_path).subset_classes(PAPER_CLASSES)
+    splits = make_splits(ds, "uniform", experiment_profile(profile)["n_folds"], seed)
+    flow_jobs, cnn_jobs = protocol_jobs(data_path, splits, protocol_configs(profile, seed, "uniform"), work_dir)
+    flow, cnn = run_jobs(flow_fold, flow_jobs, n_jobs, log), run_jobs(cnn_fold, cnn_jobs, n_jobs, log)
+    return save_oof(Path(work_dir) / OOF_NAME, oof_arrays(ds, flow, cnn))
+
 # %% ../nbs/05_crossval.ipynb #f3f9a24e
 def apex_examples(data: PreparedData, n_subjects: int = 4) -> tuple[np.ndarray, list]:
     "For the first `n_subjects` subjects having every class, the highest-frame image of each class. -> ((R, c, H, W, 3), subjects)."
@@ -147,3 +269,9 @@ def apex_examples(data: PreparedData, n_subjects: int = 4) -> tuple[np.ndarray, 
         if len(rows) == n_subjects: break
     if not rows: raise FlowferError("apex_examples: no subject has images of every class")
     return np.asarray(rows), who
+
+# %% ../nbs/05_crossval.ipynb #cc3cccc1
+def fold_tsne(X_train, X_test, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-sample t-SNE of one fold: `tsne_train_transform` at TSNE_PERPLEXITY, lowered to (n_train - 1) // 3 when the
+    training side (n_train, D) is too small for it. X_test (m, D) -> ((n_train, 2), (m, 2))."""
+    return tsne_train_transform(X_train, X_test, seed, perplexity=min(TSNE_PERPLEXITY, (len(X_train) - 1) // 3))
