@@ -5,6 +5,7 @@
 # %% ../nbs/05_crossval.ipynb #249005c5
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
@@ -129,7 +130,7 @@ def flow_fold(data_path, classes, fold: int, train_idx, test_idx, model_cfg: dic
     """Train and score one fold (or reuse a finished one); returns fold, reused, accuracy, bpd, confusion (c, c), seconds and
     the test rows' `flow_test_outputs` with `test_idx` (n_test,) (see FLOW_FOLD_KEYS), also kept in out_dir/latents.npz."""
     out_dir, test_idx = Path(out_dir), np.asarray(test_idx, dtype=np.int64)
-    data = lambda: load_prepared(data_path).subset_classes(classes)
+    data = functools.cache(lambda: load_prepared(data_path).subset_classes(classes))  # loaded once, only if needed
     reused = (out_dir / "metrics.json").is_file()
     if reused:
         metrics = json.loads((out_dir / "metrics.json").read_text())
