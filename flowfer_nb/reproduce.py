@@ -307,7 +307,8 @@ def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], Non
             log(f"run {run_id}: profile {user['profile']}, seed {user['seed']}, data {data} -> {out}")
         else:
             run_dir, record = results_dir / "runs" / run_id, summary["runs"][run_id]
-            log(f"run {run_id}: resuming ({record['status']} at {record.get('failed') or 'an unknown point'}); its finished work is reused")
+            how = f"killed in {record.get('running')}" if record["status"] == "running" else f"{record['status']} at {record.get('failed')}"
+            log(f"run {run_id}: resuming ({how}); its finished work is reused")
             record.update(status="running", notebooks=list(dict.fromkeys(record["notebooks"] + [p.name for p in paths])),
                           resumed=record.get("resumed", []) + [_now()])
             for k in ("failed", "error"): record.pop(k, None)
@@ -324,6 +325,8 @@ def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], Non
                 validate_parameters(nb_params)
                 for d in (work, results_dir, figures_dir): d.mkdir(parents=True, exist_ok=True)
                 executed = run_dir / path.name
+                record["running"] = path.name
+                write_json(summary_path, summary)
                 t0 = time.perf_counter()
                 error = _execute(path, executed, nb_params, nbs_dir)
                 nb_summary, error = _read_notebook_summary(work / "summary.json") if error is None else (None, error)
@@ -341,6 +344,7 @@ def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], Non
             record["status"] = "ok"
         finally:
             if record["status"] == "running": record.update(status="interrupted", failed=current)
+            record.pop("running", None)
             record.update(finished=_now(), total_seconds=round(time.perf_counter() - start, 2))
             write_json(summary_path, summary)
     return summary
