@@ -5,7 +5,9 @@
 # %% ../nbs/10_bench.ipynb #80b7805a
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import resource
 import statistics
 import sys
@@ -17,12 +19,13 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .classifier import DEFAULT_LAMBDA, FlowClassifier, ModelConfig, count_parameters
 from .core import ArgumentParser, FlowferError, cli_entry, configure_threads, provenance, seed_everything
-from .train import resolve_device
+from .flows import FlowLevers, set_levers
 
 # %% auto #0
-__all__ = ['BENCH_COND_FLOWS', 'BENCH_CLASSES', 'BENCH_BITS', 'MATMUL_SIZE', 'BENCH_PATHS', 'BENCH_LR', 'REQUIRED_KEYS',
-           'bench_config', 'time_it', 'matmul_peak_gflops', 'flops_per_image', 'peak_memory_mib', 'run_bench',
-           'bench_cli']
+__all__ = ['BENCH_COND_FLOWS', 'BENCH_CLASSES', 'BENCH_BITS', 'MATMUL_SIZE', 'BENCH_PATHS', 'LEVERS', 'CUDA_ONLY_LEVERS',
+           'FAST_LEVERS', 'VARIANTS', 'MALLOC_TUNABLES', 'BENCH_LR', 'REQUIRED_KEYS', 'MALLOC_ENV', 'bench_config',
+           'time_it', 'matmul_peak_gflops', 'flops_per_image', 'peak_memory_mib', 'resolve_levers', 'tf32',
+           'apply_model_levers', 'run_bench', 'bench_device', 'bench_cli']
 
 # %% ../nbs/10_bench.ipynb #004bc38e
 BENCH_COND_FLOWS = 4   # steps of h, as in the quick and paper configurations
@@ -40,16 +43,16 @@ def _sync(device: torch.device) -> None:
 
 def time_it(fn: Callable[[], object], steps: int, warmup: int = 1, device: str | torch.device = "cpu",
             clock: Callable[[], float] = time.perf_counter) -> dict:
-    "Call `fn` `warmup` times, then `steps` times timed one by one -> {'median_s': median step time, 'times_s': [each step]}."
+    """Call `fn` `warmup` + `steps` times, each timed -> {'median_s': median of the last `steps`, 'times_s': those,
+    'warmup_s': the warm-up calls' times (compilation, allocator and kernel warm-up show there)}."""
     if steps < 1 or warmup < 0: raise FlowferError(f"time_it: steps must be >= 1 and warmup >= 0, got {steps} and {warmup}")
     device = torch.device(device)
-    for _ in range(warmup): fn()
     times = []
-    for _ in range(steps):
+    for _ in range(warmup + steps):
         _sync(device); t0 = clock()
         fn()
         _sync(device); times.append(clock() - t0)
-    return {"median_s": statistics.median(times), "times_s": times}
+    return {"median_s": statistics.median(times[warmup:]), "times_s": times[warmup:], "warmup_s": times[:warmup]}
 
 # %% ../nbs/10_bench.ipynb #5e5f9dfc
 MATMUL_SIZE = {"cpu": 1024, "cuda": 8192}  # square matrix side of the yardstick (large enough to reach the BLAS peak)
@@ -98,17 +101,70 @@ def peak_memory_mib(device: str | torch.device = "cpu") -> tuple[float, str]:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
     return rss / (2 ** 20 if sys.platform == "darwin" else 1024), "process peak RSS (ru_maxrss)"
 
+# %% ../nbs/10_bench.ipynb #da189cd7
+LEVERS = ("cache", "channels_last", "bf16", "inference_mode", "compile", "checkpoint", "malloc", "tf32")
+CUDA_ONLY_LEVERS = ("tf32",)
+FAST_LEVERS = {"cpu": ("cache", "bf16", "inference_mode", "malloc"),
+               "cuda": ("cache", "bf16", "inference_mode", "tf32")}
+VARIANTS = ("plain", "fast")
+# large allocations stay on the heap (no mmap/munmap and page faults per tensor), freed memory is kept, and the
+# heap is backed by transparent huge pages where the kernel allows (madvise)
+MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296:glibc.malloc.hugetlb=1"
+
+def resolve_levers(variant: str = "plain", levers: str | None = None, device: str | torch.device = "cpu") -> tuple[str, ...]:
+    "The levers of `variant` on `device`, or, when `levers` ('a,b' or '' for none) is given, exactly those; checked, in LEVERS order."
+    dev = torch.device(device)
+    if variant not in VARIANTS: raise FlowferError(f"--variant {variant}: use one of {', '.join(VARIANTS)}")
+    chosen = (() if variant == "plain" else FAST_LEVERS[dev.type]) if levers is None else [s for s in levers.split(",") if s]
+    unknown = sorted(set(chosen) - set(LEVERS))
+    if unknown: raise FlowferError(f"--levers: unknown {', '.join(unknown)}; use any of {', '.join(LEVERS)}")
+    if dev.type != "cuda" and set(chosen) & set(CUDA_ONLY_LEVERS):
+        raise FlowferError(f"--levers: {', '.join(sorted(set(chosen) & set(CUDA_ONLY_LEVERS)))} needs --device cuda")
+    return tuple(l for l in LEVERS if l in chosen)
+
+@contextlib.contextmanager
+def tf32(enabled: bool):
+    "TF32 for CUDA matrix multiplies and cuDNN convolutions on (or explicitly off) inside the block; restored after."
+    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = enabled
+    try: yield
+    finally: torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
+
+def apply_model_levers(model: FlowClassifier, levers: tuple[str, ...]) -> FlowClassifier:
+    "Set the model-side levers (cache, bf16, checkpoint, channels_last) on `model` in place; returns it."
+    set_levers(model, FlowLevers(cache_weights="cache" in levers, coupling_bf16="bf16" in levers, checkpoint="checkpoint" in levers))
+    if "channels_last" in levers: model.to(memory_format=torch.channels_last)
+    return model
+
+
 # %% ../nbs/10_bench.ipynb #c968f32d
 BENCH_LR = 1e-4  # Adam's learning rate (the paper's); it does not change the cost of a step
 REQUIRED_KEYS = ("train_img_s", "classify_img_s", "forward_img_s", "classify_over_forward", "peak_mem_mib", "params",
                  "flops_per_img", "achieved_gflops", "matmul_peak_gflops")
+MALLOC_ENV = ("GLIBC_TUNABLES", "MALLOC_ARENA_MAX")  # allocator settings recorded with each run
+
+def _path_fns(model: FlowClassifier, x: torch.Tensor, y: torch.Tensor, levers: tuple[str, ...]) -> dict:
+    "The three timed passes as closures, with `compile` and `inference_mode` applied; train leaves gradients in the model."
+    maybe_compile = torch.compile if "compile" in levers else (lambda fn: fn)
+    loss = maybe_compile(lambda: model.loss(x, y)["loss"])
+    classify = maybe_compile(lambda: model.class_log_joint(model.preprocess(x, noise=False)))
+    forward = maybe_compile(lambda: model.f(model.preprocess(x, noise=False)))
+    no_grad = torch.inference_mode if "inference_mode" in levers else torch.no_grad
+    def evaluating(fn):
+        def step():
+            with no_grad(): return fn()
+        return step
+    return {"train": lambda: loss().backward(), "classify": evaluating(classify), "forward": evaluating(forward)}
 
 def run_bench(cfg: ModelConfig, batch: int = 32, steps: int = 10, warmup: int = 1, device: str | torch.device = "cpu",
-              seed: int = 0, matmul_size: int | None = None) -> dict:
-    "Time training, classification and f-only passes of a model of `cfg` on `batch` random images -> a JSON-ready dict."
+              seed: int = 0, matmul_size: int | None = None, levers: tuple[str, ...] = (), variant: str = "plain",
+              count_flops: bool = True) -> dict:
+    """Time training, classification and f-only passes of a model of `cfg` on `batch` random images, with the plain
+    model plus `levers` (see `resolve_levers`) -> a JSON-ready dict. Without `count_flops` the FLOP keys are None."""
     if batch < 1 or steps < 1 or warmup < 0:
         raise FlowferError(f"run_bench: batch and steps must be >= 1 and warmup >= 0, got {batch}, {steps}, {warmup}")
     dev = torch.device(device)
+    levers = resolve_levers(levers=",".join(levers), device=dev)
     if dev.type == "cuda": torch.cuda.reset_peak_memory_stats(dev)
     seed_everything(seed)
     model = FlowClassifier(cfg).to(dev)
@@ -116,42 +172,47 @@ def run_bench(cfg: ModelConfig, batch: int = 32, steps: int = 10, warmup: int = 
     x = (torch.randint(0, cfg.n_bins, (batch, cfg.in_channels, S, S), dtype=torch.uint8) << (8 - cfg.n_bits)).to(dev)
     y = torch.randint(0, cfg.n_classes, (batch,)).to(dev)
     model.initialize(x)
+    apply_model_levers(model, levers)
+    if "channels_last" in levers: x = x.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=BENCH_LR)
+    fns = _path_fns(model, x, y, levers)
 
     def train_step():
         opt.zero_grad(set_to_none=True)
-        _run_path(model, x, y, "train")
+        fns["train"]()
         opt.step()
 
-    def inference(path):
-        def step():
-            with torch.inference_mode(): _run_path(model, x, y, path)
-        return step
-
-    model.train()
-    t_train = time_it(train_step, steps, warmup, dev)
-    model.eval()
-    t_cls = time_it(inference("classify"), steps, warmup, dev)
-    t_fwd = time_it(inference("forward"), steps, warmup, dev)
-    mem, mem_kind = peak_memory_mib(dev)
-    flops = {path: flops_per_image(model, x, path, y) for path in BENCH_PATHS}
+    with tf32("tf32" in levers) if dev.type == "cuda" else contextlib.nullcontext():
+        model.train()
+        t_train = time_it(train_step, steps, warmup, dev)
+        model.eval()
+        t_cls = time_it(fns["classify"], steps, warmup, dev)
+        t_fwd = time_it(fns["forward"], steps, warmup, dev)
+        mem, mem_kind = peak_memory_mib(dev)
+        flops = {path: flops_per_image(model, x, path, y) if count_flops else None for path in BENCH_PATHS}
     dtype = next(model.parameters()).dtype
     matmul = matmul_peak_gflops(dev, dtype, size=matmul_size)
     img_s = {k: batch / t["median_s"] for k, t in (("train", t_train), ("classify", t_cls), ("forward", t_fwd))}
+    achieved = {k: None if flops[k] is None else flops[k] * img_s[k] / 1e9 for k in BENCH_PATHS}
     return dict(
         train_img_s=img_s["train"], classify_img_s=img_s["classify"], forward_img_s=img_s["forward"],
         classify_over_forward=t_cls["median_s"] / t_fwd["median_s"],
         peak_mem_mib=mem, peak_mem_kind=mem_kind, params=count_parameters(model),
         flops_per_img=flops["classify"], forward_flops_per_img=flops["forward"], train_flops_per_img=flops["train"],
-        classify_over_forward_flops=flops["classify"] / flops["forward"],
-        achieved_gflops=flops["classify"] * img_s["classify"] / 1e9,
-        forward_achieved_gflops=flops["forward"] * img_s["forward"] / 1e9,
-        train_achieved_gflops=flops["train"] * img_s["train"] / 1e9,
+        classify_over_forward_flops=None if not count_flops else flops["classify"] / flops["forward"],
+        achieved_gflops=achieved["classify"], forward_achieved_gflops=achieved["forward"], train_achieved_gflops=achieved["train"],
         matmul_peak_gflops=matmul, matmul_size=matmul_size or MATMUL_SIZE[dev.type], dtype=str(dtype).removeprefix("torch."),
         train_s=t_train["median_s"], classify_s=t_cls["median_s"], forward_s=t_fwd["median_s"],
         times_s={"train": t_train["times_s"], "classify": t_cls["times_s"], "forward": t_fwd["times_s"]},
+        warmup_s={"train": t_train["warmup_s"], "classify": t_cls["warmup_s"], "forward": t_fwd["warmup_s"]},
+        variant=variant, levers=list(levers), malloc_env={k: os.environ.get(k) for k in MALLOC_ENV},
         img_size=cfg.image_size, n_blocks=cfg.n_blocks, n_flows=cfg.n_flows, hidden=cfg.hidden, batch=batch,
-        steps=steps, warmup=warmup, device=str(dev), seed=seed, threads=torch.get_num_threads(), model=cfg.to_dict())
+        steps=steps, warmup=warmup, device=str(dev), device_name=_device_name(dev), seed=seed,
+        threads=torch.get_num_threads(), torch=torch.__version__, model=cfg.to_dict())
+
+def _device_name(dev: torch.device) -> str:
+    return torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({os.cpu_count()} logical cores)"
+
 
 # %% ../nbs/10_bench.ipynb #ced42909
 def _parser() -> ArgumentParser:
@@ -164,9 +225,22 @@ def _parser() -> ArgumentParser:
     p.add_argument("--steps", type=int, default=10, help="timed steps per measurement (default 10)")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps before each measurement (default 1)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--variant", default="fast", help="plain (straightforward float32) or fast (the measured winners; default)")
+    p.add_argument("--levers", default=None, help=f"comma-separated levers on top of plain, replacing the variant's: {','.join(LEVERS)}")
+    p.add_argument("--no-flops", action="store_true", help="skip the FLOP count (its keys are null)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     return p
+
+def bench_device(name: str) -> torch.device:
+    "`cpu`, or `cuda` (the current CUDA device); FlowferError if CUDA is missing. (No import of the training module.)"
+    if name == "cuda" and not torch.cuda.is_available(): raise FlowferError(f"device '{name}': CUDA is not available on this machine")
+    return torch.device(name if name == "cpu" else "cuda", None if name == "cpu" else torch.cuda.current_device())
+
+def _reexec_with_malloc(argv: list[str]) -> None:
+    "Replace this process by `python -m flowfer_nb.bench argv` with GLIBC_TUNABLES = MALLOC_TUNABLES (read only at start-up)."
+    sys.stdout.flush(); sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "flowfer_nb.bench", *argv], {**os.environ, "GLIBC_TUNABLES": MALLOC_TUNABLES})
 
 def _check_args(a) -> None:
     for flag in ("img_size", "n_blocks", "n_flows", "hidden", "batch", "steps"):
@@ -176,23 +250,36 @@ def _check_args(a) -> None:
     if a.img_size % 2 ** a.n_blocks:
         raise FlowferError(f"--img-size {a.img_size}: must be divisible by 2**n_blocks = {2 ** a.n_blocks} (--n-blocks {a.n_blocks})")
 
+def _flops_note(flops, achieved) -> str:
+    return "" if flops is None else f", {flops / 1e9:.3f} GFLOP/img, {achieved:.1f} GFLOP/s"
+
 def _summary(r: dict) -> str:
     return "\n".join([
         f"model {r['img_size']}px, {r['n_blocks']} levels x {r['n_flows']} steps, hidden {r['hidden']}: {r['params'] / 1e6:.2f}M parameters;"
-        f" batch {r['batch']}, {r['steps']} steps, {r['device']}, {r['threads']} threads",
-        f"train     {r['train_img_s']:10.2f} img/s  ({r['train_s']:.4f} s/step, {r['train_flops_per_img'] / 1e9:.3f} GFLOP/img, {r['train_achieved_gflops']:.1f} GFLOP/s)",
-        f"classify  {r['classify_img_s']:10.2f} img/s  ({r['classify_s']:.4f} s/step, {r['flops_per_img'] / 1e9:.3f} GFLOP/img, {r['achieved_gflops']:.1f} GFLOP/s)",
-        f"f only    {r['forward_img_s']:10.2f} img/s  ({r['forward_s']:.4f} s/step, {r['forward_flops_per_img'] / 1e9:.3f} GFLOP/img, {r['forward_achieved_gflops']:.1f} GFLOP/s)",
-        f"classify / f: {r['classify_over_forward']:.2f}x in time, {r['classify_over_forward_flops']:.2f}x in FLOPs",
+        f" batch {r['batch']}, {r['steps']} steps, {r['device_name']}, {r['threads']} threads;"
+        f" variant {r['variant']} (levers: {', '.join(r['levers']) or 'none'})",
+        f"train     {r['train_img_s']:10.2f} img/s  ({r['train_s']:.4f} s/step{_flops_note(r['train_flops_per_img'], r['train_achieved_gflops'])})",
+        f"classify  {r['classify_img_s']:10.2f} img/s  ({r['classify_s']:.4f} s/step{_flops_note(r['flops_per_img'], r['achieved_gflops'])})",
+        f"f only    {r['forward_img_s']:10.2f} img/s  ({r['forward_s']:.4f} s/step{_flops_note(r['forward_flops_per_img'], r['forward_achieved_gflops'])})",
+        f"classify / f: {r['classify_over_forward']:.2f}x in time"
+        + ("" if r['classify_over_forward_flops'] is None else f", {r['classify_over_forward_flops']:.2f}x in FLOPs"),
         f"peak memory {r['peak_mem_mib']:.0f} MiB ({r['peak_mem_kind']}); matmul {r['matmul_size']}^2: {r['matmul_peak_gflops']:.1f} GFLOP/s"])
 
 @cli_entry
 def bench_cli(argv: list[str] | None = None) -> None:
     "flowfer-bench: build the model at the given sizes and report its speed, memory and FLOPs (JSON last line with --json)."
+    argv = sys.argv[1:] if argv is None else list(argv)
     a = _parser().parse_args(argv)
     _check_args(a)
-    dev = resolve_device(a.device)
+    dev = bench_device(a.device)
+    levers = resolve_levers(a.variant, a.levers, dev)
+    if "malloc" in levers and os.environ.get("GLIBC_TUNABLES") != MALLOC_TUNABLES: _reexec_with_malloc(argv)
     configure_threads()
-    r = run_bench(bench_config(a.img_size, a.n_blocks, a.n_flows, a.hidden), a.batch, a.steps, a.warmup, dev, a.seed)
+    variant = a.variant if a.levers is None else "custom"
+    r = run_bench(bench_config(a.img_size, a.n_blocks, a.n_flows, a.hidden), a.batch, a.steps, a.warmup, dev, a.seed,
+                  levers=levers, variant=variant, count_flops=not a.no_flops)
     print(_summary(r), flush=True)
     if a.json: print(json.dumps({**r, "provenance": provenance()}, allow_nan=False), flush=True)
+
+# %% ../nbs/10_bench.ipynb #41e04f0e
+if __name__ == "__main__" and "__file__" in globals(): bench_cli()  # python -m flowfer_nb.bench (the malloc re-exec uses it)

@@ -6,17 +6,20 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 from .core import FlowferError
 
 # %% auto #0
-__all__ = ['LOG_2PI', 'ACTNORM_EPS', 'MIN_INIT_STD', 'SCALE_SHIFT', 'ZERO_CONV_LOGSCALE', 'NET_INIT_STD', 'gaussian_log_prob',
-           'perturb_', 'ActNorm', 'InvConv1x1', 'ZeroConv2d', 'coupling_net', 'AffineCoupling', 'FlowStep', 'squeeze2d',
-           'unsqueeze2d', 'Squeeze', 'Split', 'GlowLevel', 'Glow']
+__all__ = ['LOG_2PI', 'ACTNORM_EPS', 'MIN_INIT_STD', 'SCALE_SHIFT', 'ZERO_CONV_LOGSCALE', 'NET_INIT_STD', 'PLAIN_LEVERS',
+           'BF16_BPD_TOL', 'gaussian_log_prob', 'perturb_', 'ActNorm', 'InvConv1x1', 'ZeroConv2d', 'coupling_net',
+           'AffineCoupling', 'FlowStep', 'squeeze2d', 'unsqueeze2d', 'Squeeze', 'Split', 'GlowLevel', 'Glow',
+           'FlowLevers', 'set_levers']
 
 # %% ../nbs/01_flows.ipynb #efd199c8
 LOG_2PI = math.log(2 * math.pi)
@@ -93,28 +96,40 @@ class InvConv1x1(nn.Module):
         self.lower = nn.Parameter(torch.tril(L, -1))
         self.upper = nn.Parameter(torch.triu(U, 1))
         self.log_s = nn.Parameter(torch.log(torch.abs(s)))
-        self._inverse_cache = None  # (key, W^-1), eval mode only
+        self.cache_weights = True  # eval mode: keep W and W^-1 until a parameter changes
+        self._cache = None         # (key, W, W^-1), eval mode only
 
-    def weight(self) -> torch.Tensor:
-        "The composed (C, C) weight P L (U + diag(s))."
+    def compose(self) -> torch.Tensor:
+        "P L (U + diag(s)) from the parameters, with autograd: (C, C)."
         eye = torch.eye(self.log_s.shape[0], dtype=self.log_s.dtype, device=self.log_s.device)
         return self.perm @ (torch.tril(self.lower, -1) + eye) @ (torch.triu(self.upper, 1) + torch.diag(self.sign_s * torch.exp(self.log_s)))
 
     def _state_key(self):
         return tuple((t._version, t.data_ptr(), t.dtype, t.device) for t in (self.lower, self.upper, self.log_s, self.perm, self.sign_s))
 
-    def inverse_weight(self) -> torch.Tensor:
-        "W^-1 computed in float64; cached (detached) in eval mode until the parameters change."
-        if self.training:
-            return torch.linalg.inv(self.weight().double()).to(self.log_s.dtype)
+    def _cached(self) -> tuple[torch.Tensor, torch.Tensor]:
+        "(W, W^-1), detached, recomputed when the key of the parameters and buffers changes."
         key = self._state_key()
-        if self._inverse_cache is None or self._inverse_cache[0] != key:
-            with torch.no_grad(), torch.inference_mode(False):  # a plain tensor, usable outside inference mode too
-                self._inverse_cache = (key, torch.linalg.inv(self.weight().double()).to(self.log_s.dtype))
-        return self._inverse_cache[1]
+        if self._cache is None or self._cache[0] != key:
+            with torch.inference_mode(False), torch.no_grad():  # plain tensors, usable outside inference mode; no_grad
+                                                                 # second, as inference_mode(False) turns gradients back on
+                w = self.compose()
+                self._cache = (key, w, torch.linalg.inv(w.double()).to(w.dtype))
+        return self._cache[1], self._cache[2]
+
+    def _use_cache(self) -> bool: return self.cache_weights and not self.training
+
+    def weight(self) -> torch.Tensor:
+        "The composed (C, C) weight; cached (detached) in eval mode when `cache_weights`."
+        return self._cached()[0] if self._use_cache() else self.compose()
+
+    def inverse_weight(self) -> torch.Tensor:
+        "W^-1 computed in float64, (C, C); cached (detached) in eval mode when `cache_weights`."
+        if self._use_cache(): return self._cached()[1]
+        return torch.linalg.inv(self.compose().double()).to(self.log_s.dtype)
 
     def train(self, mode: bool = True):
-        self._inverse_cache = None
+        self._cache = None
         return super().train(mode)
 
     def forward(self, x):
@@ -156,6 +171,12 @@ class AffineCoupling(nn.Module):
         self.n_keep, self.cond_channels = channels // 2, cond_channels
         self.n_change = channels - self.n_keep
         self.net = coupling_net(self.n_keep + cond_channels, hidden, 2 * self.n_change)
+        self.net_dtype = None  # e.g. torch.bfloat16: the network runs under autocast, its output is cast back
+
+    def _net(self, x_a):
+        if self.net_dtype is None: return self.net(x_a)
+        with torch.autocast(x_a.device.type, dtype=self.net_dtype):
+            return self.net(x_a).to(x_a.dtype)
 
     def _logit_shift(self, x_a, cond):
         if self.cond_channels:
@@ -164,7 +185,7 @@ class AffineCoupling(nn.Module):
             x_a = torch.cat([x_a, cond[:, :, None, None].expand(-1, -1, *x_a.shape[2:]).to(x_a.dtype)], 1)
         elif cond is not None:
             raise FlowferError("cond: this coupling layer takes no conditioning input")
-        raw, shift = self.net(x_a).chunk(2, 1)
+        raw, shift = self._net(x_a).chunk(2, 1)
         return raw + SCALE_SHIFT, shift
 
     def forward(self, x, cond=None):
@@ -245,11 +266,13 @@ class GlowLevel(nn.Module):
         self.squeeze = Squeeze()
         self.steps = nn.ModuleList([FlowStep(channels, hidden) for _ in range(n_flows)])
         self.split = Split(channels) if split else None
+        self.checkpoint = False  # when gradients are on: keep only each step's input, recompute the rest in backward
 
     def forward(self, x):
         x, logdet = self.squeeze(x)
+        recompute = self.checkpoint and torch.is_grad_enabled()
         for step in self.steps:
-            x, ld = step(x)
+            x, ld = checkpoint(step, x, use_reentrant=False) if recompute else step(x)
             logdet = logdet + ld
         if self.split is None: return x, None, logdet, x.new_zeros(x.shape[0])
         h, z, log_p = self.split(x)
@@ -316,3 +339,27 @@ class Glow(nn.Module):
         for level, z in zip(reversed(self.levels[:-1]), reversed(zs[:-1])):
             x = level.reverse(x, z, temperature)
         return x
+
+# %% ../nbs/01_flows.ipynb #2c774389
+@dataclass(frozen=True)
+class FlowLevers:
+    "Speed switches read by the layers. The defaults are the library's: eval-mode weight cache, float32 networks, no recomputation."
+    cache_weights: bool = True   # InvConv1x1: keep W and W^-1 in eval mode until a parameter changes
+    coupling_bf16: bool = False  # AffineCoupling: the network under bfloat16 autocast, its output cast back
+    checkpoint: bool = False     # GlowLevel: recompute each flow step's activations in backward
+
+PLAIN_LEVERS = FlowLevers(cache_weights=False)  # straightforward float32: W and W^-1 recomputed on every call
+
+def set_levers(module: nn.Module, levers: FlowLevers) -> nn.Module:
+    "Set the switches of every InvConv1x1, AffineCoupling and GlowLevel inside `module` (in place); returns `module`."
+    if not isinstance(levers, FlowLevers): raise FlowferError(f"levers: expected a FlowLevers, got {type(levers).__name__}")
+    for m in module.modules():
+        if isinstance(m, InvConv1x1): m.cache_weights, m._cache = levers.cache_weights, None
+        elif isinstance(m, AffineCoupling): m.net_dtype = torch.bfloat16 if levers.coupling_bf16 else None
+        elif isinstance(m, GlowLevel): m.checkpoint = levers.checkpoint
+    return module
+
+
+# %% ../nbs/01_flows.ipynb #eccc41cf
+BF16_BPD_TOL = 0.01  # bits/dim: the largest per-image change that bf16 coupling networks may make
+
