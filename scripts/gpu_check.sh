@@ -39,10 +39,11 @@ step() {  # step NAME CAP_S COMMAND...: run under min(CAP_S, time left), log to 
     printf '%s\tskip\t0\n' "$name" >> "$LOG/status.tsv"; echo "== $name: skipped (${left}s left)"; return
   fi
   echo "== $name (cap ${cap}s): $*"
-  local t0=$(date +%s.%N)
+  local t0=$(date +%s%N)
   timeout -k 5 "$cap" "$@" > "$LOG/$name.log" 2>&1
   local rc=$?
-  printf '%s\t%s\t%.1f\n' "$name" "$rc" "$(echo "$(date +%s.%N) - $t0" | bc)" >> "$LOG/status.tsv"
+  local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  printf '%s\t%s\t%d.%03d\n' "$name" "$rc" $(( ms / 1000 )) $(( ms % 1000 )) >> "$LOG/status.tsv"
   tail -n 3 "$LOG/$name.log" | cut -c1-200
 }
 bench() {  # bench NAME CAP_S ARGS...: flowfer-bench --json on $DEVICE

@@ -35,8 +35,11 @@ def main(log_dir: str, out_json: str) -> int:
         for c in tests["checks"]: print(f"{'PASS' if c['ok'] else 'FAIL'}  {c['check']}" + (f"  {c['error']}" if c["error"] else ""))
     head = f"{'run':22s} {'batch':>5s} {'levers':44s} {'train img/s':>11s} {'classify':>10s} {'f only':>10s} {'cls/f':>6s} {'peak MiB':>9s} {'first step s':>12s}"
     print("\n== flowfer-bench\n" + head)
+    rcs = {name: rc for name, rc, _ in status}
     for name, r in runs.items():
-        if r is None: print(f"{name:22s} (did not finish: see bench_{name}.log)"); continue
+        if r is None:
+            print(f"{name:22s} " + ("(skipped: no time left)" if rcs[name] == "skip" else f"(did not finish, exit {rcs[name]}: see bench_{name}.log)"))
+            continue
         print(f"{name:22s} {r['batch']:5d} {','.join(r['levers']) or 'none':44s} {fmt(r['train_img_s'], '11.1f')} "
               f"{fmt(r['classify_img_s'], '10.1f')} {fmt(r['forward_img_s'], '10.1f')} {fmt(r['classify_over_forward'], '6.2f')} "
               f"{fmt(r['peak_mem_mib'], '9.0f')} {fmt(r['warmup_s']['train'][0] if r['warmup_s']['train'] else None, '12.1f')}")
