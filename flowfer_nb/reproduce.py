@@ -33,7 +33,8 @@ __all__ = ['PIPELINE', 'PROFILES', 'PARAMETER_NAMES', 'DIR_PARAMETERS', 'MAX_SEE
            'make_run_id', 'run_pipeline', 'default_nbs_dir', 'reproduce_cli']
 
 # %% ../nbs/09_reproduce.ipynb #85f18ae5
-PIPELINE = ("05_crossval.ipynb", "06_loso.ipynb", "07_morph.ipynb")
+PIPELINE = ("05_crossval.ipynb", "06_loso.ipynb", "07_morph.ipynb",                  # the paper's tables and figures
+            "11_protocols.ipynb", "12_clusters.ipynb", "13_calibration.ipynb", "14_explain.ipynb")  # beyond the paper
 PROFILES = ("smoke", "quick", "paper")  # smoke: seconds, checks the machinery; quick: minutes; paper: the paper's sizes
 PARAMETER_NAMES = ("data", "profile", "seed", "results_dir", "figures_dir", "work_dir")
 DIR_PARAMETERS = ("results_dir", "figures_dir", "work_dir")
