@@ -104,8 +104,8 @@ def peak_memory_mib(device: str | torch.device = "cpu") -> tuple[float, str]:
 # %% ../nbs/10_bench.ipynb #da189cd7
 LEVERS = ("cache", "channels_last", "bf16", "inference_mode", "compile", "checkpoint", "malloc", "tf32")
 CUDA_ONLY_LEVERS = ("tf32",)
-FAST_LEVERS = {"cpu": ("cache", "bf16", "inference_mode", "malloc"),
-               "cuda": ("cache", "bf16", "inference_mode", "tf32")}
+FAST_LEVERS = {"cpu": ("channels_last", "bf16"),  # the winners on the 2-core AMX CPU (BENCHMARKS.md)
+               "cuda": ("cache", "channels_last", "bf16", "inference_mode", "tf32")}  # CPU winners + CUDA levers; scripts/gpu_check.sh measures them
 VARIANTS = ("plain", "fast")
 # large allocations stay on the heap (no mmap/munmap and page faults per tensor), freed memory is kept, and the
 # heap is backed by transparent huge pages where the kernel allows (madvise)
