@@ -105,7 +105,8 @@ def peak_memory_mib(device: str | torch.device = "cpu") -> tuple[float, str]:
 LEVERS = ("cache", "channels_last", "bf16", "inference_mode", "compile", "checkpoint", "malloc", "tf32")
 CUDA_ONLY_LEVERS = ("tf32",)
 FAST_LEVERS = {"cpu": ("channels_last", "bf16"),  # the winners on the 2-core AMX CPU (BENCHMARKS.md)
-               "cuda": ("tf32",)}  # the one lever that won alone on an H200 at batch 32 (results/bench/gpu_check_h200.json)
+               # H200, paper config, batch 128: as fast as TF32 alone (2.0-2.4x plain) at half the memory (BENCHMARKS.md)
+               "cuda": ("cache", "bf16", "inference_mode", "tf32")}
 VARIANTS = ("plain", "fast")
 # large allocations stay on the heap (no mmap/munmap and page faults per tensor), freed memory is kept, and the
 # heap is backed by transparent huge pages where the kernel allows (madvise)
