@@ -168,12 +168,16 @@ class FlowClassifier(nn.Module):
     def class_log_likelihood(self, x_pre: torch.Tensor) -> torch.Tensor:
         """log p(x|y=i) in nats for every class (Eq. 2, including -D log n_bins); f once, h on B*c rows.
         x_pre: float (B, C, S, S) -> (B, c)."""
+        return self._f_and_log_likelihood(x_pre)[1]
+
+    def _f_and_log_likelihood(self, x_pre: torch.Tensor) -> tuple[list, torch.Tensor]:
+        "f's latents [z4, ..., z1] and log p(x|y=i) (nats) for every class from one pass of f. x_pre (B, C, S, S) -> (zs, (B, c))."
         B, c = x_pre.shape[0], self.cfg.n_classes
         zs, logdet_f, log_p_fine = self.f(x_pre)
         y = torch.eye(c, dtype=x_pre.dtype, device=x_pre.device).repeat(B, 1)  # row b*c + i: image b, class i
         z1p, logdet_h = self.h(zs[-1].repeat_interleave(c, 0), y)
         top = (gaussian_log_prob(z1p) + logdet_h).view(B, c)
-        return top + (logdet_f + log_p_fine)[:, None] - self.cfg.n_dims * math.log(self.cfg.n_bins)
+        return zs, top + (logdet_f + log_p_fine)[:, None] - self.cfg.n_dims * math.log(self.cfg.n_bins)
 
     def class_log_joint(self, x_pre: torch.Tensor) -> torch.Tensor:
         "log p(x|y=i) + log p(y=i): the logits of Bayes' rule. x_pre: float (B, C, S, S) -> (B, c)."
@@ -214,15 +218,21 @@ class FlowClassifier(nn.Module):
         return self.predict_proba(x).argmax(1)
 
     def latents(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict:
-        """Latents of x (eval mode, no noise): {'z': [z4, z3, z2, z1] (finest first), 'z1_prime': h(z1, y) (B, C1, H1, W1),
-        'y': the labels used (the given y, or the predicted class when y is None)}."""
+        """Latents of x (eval mode, no noise), f run once: {'z': [z4, z3, z2, z1] (finest first), 'z1_prime': h(z1, y)
+        (B, C1, H1, W1), 'y': the labels used}. When y is None, y is the predicted class and 'posterior' p(y|x) (B, c) is
+        added, from the same pass of f."""
         with self._evaluating():
             x_pre = self.preprocess(x, noise=False)
-            if y is None: y = self.class_log_joint(x_pre).argmax(1)
+            extra = {}
+            if y is None:
+                zs, log_lik = self._f_and_log_likelihood(x_pre)
+                logits = log_lik + self.log_prior
+                y, extra = logits.argmax(1), dict(posterior=torch.softmax(logits, 1))
+            else:
+                zs = self.f(x_pre)[0]
             check_labels(y, x.shape[0], self.cfg.n_classes)
             y = y.to(x_pre.device)
-            zs = self.f(x_pre)[0]
-            return dict(z=zs, z1_prime=self.h(zs[-1], y)[0], y=y)
+            return dict(z=zs, z1_prime=self.h(zs[-1], y)[0], y=y, **extra)
 
     def decode(self, zs: list, temperature: float | None = None) -> torch.Tensor:
         """f^-1 of Z = [z4, ..., z1] (eval mode) -> float (B, C, S, S) in the preprocessed scale; fine latents given as

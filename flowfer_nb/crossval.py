@@ -103,9 +103,8 @@ def flow_test_outputs(model, images: np.ndarray, batch: int = LATENT_BATCH) -> d
     x = images_to_tensor(images, model.cfg.image_size)
     out = {k: [] for k in ("posterior", "pred", "z1_prime", "z")}
     for s in range(0, len(x), batch):
-        post = model.predict_proba(x[s:s + batch]).double()
-        lat = model.latents(x[s:s + batch], post.argmax(1))
-        out["posterior"].append(post.numpy()); out["pred"].append(lat["y"].numpy())
+        lat = model.latents(x[s:s + batch])  # f once: posterior, predicted class and latents
+        out["posterior"].append(lat["posterior"].double().numpy()); out["pred"].append(lat["y"].numpy())
         out["z1_prime"].append(lat["z1_prime"].flatten(1).double().numpy())
         out["z"].append(torch.cat([z.flatten(1) for z in lat["z"]], 1).float().numpy())
     return {k: np.concatenate(v) for k, v in out.items()}
