@@ -36,7 +36,7 @@ __all__ = ['PAPER_CLASSES', 'NEUTRAL', 'FORMAT_VERSION', 'ZIP_MAGIC', 'EXPRESSIO
            'PreparedData', 'report_path', 'save_prepared', 'load_prepared', 'normalise_expression', 'RejectedFile',
            'decode_image', 'detect_face', 'square_box', 'centre_square', 'crop_face', 'resize_images',
            'resolve_classes', 'read_manifest', 'read_folders', 'read_videos', 'prepare', 'report_summary',
-           'make_splits', 'validation_split', 'shared_real_dir', 'prepare_cli']
+           'make_splits', 'validation_split', 'project_root', 'shared_real_dir', 'prepare_cli']
 
 # %% ../nbs/00_data.ipynb #cce84b5d
 PAPER_CLASSES = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
@@ -690,18 +690,20 @@ def validation_split(data: PreparedData, train_idx, fraction: float = 0.1, seed:
 SHARED_DATA_ENV = "FLOWFER_SHARED_DATA"
 SHARED_REAL = Path("shared") / "data" / "real"
 
-def shared_real_dir(*starts: str | os.PathLike) -> Path | None:
-    "The real-data folder: $FLOWFER_SHARED_DATA, else the first `shared/data/real` walking up from `starts` (default: cwd, package folder); None if none."
+def project_root() -> Path:
+    "The folder holding the installed package `flowfer_nb` (the repository root of an editable install)."
+    import flowfer_nb
+    return Path(flowfer_nb.__file__).resolve().parent.parent
+
+def shared_real_dir(project: str | os.PathLike | None = None) -> Path | None:
+    "The real-data folder: $FLOWFER_SHARED_DATA, else `<project>/../shared/data/real` (default project: `project_root()`); None if absent."
     env = os.environ.get(SHARED_DATA_ENV)
     if env:
         path = Path(env).expanduser()
         if not path.is_dir(): raise FlowferError(f"{SHARED_DATA_ENV}={env}: not a folder")
         return path.resolve()
-    package = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-    for start in starts or (Path.cwd(), package):
-        for folder in (Path(start).resolve(), *Path(start).resolve().parents):
-            if (folder / SHARED_REAL).is_dir(): return folder / SHARED_REAL
-    return None
+    candidate = Path(project if project is not None else project_root()).resolve().parent / SHARED_REAL
+    return candidate if candidate.is_dir() else None
 
 # %% ../nbs/00_data.ipynb #8b1c9aad
 def _prepare_parser() -> argparse.ArgumentParser:
