@@ -17,12 +17,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from .core import FlowferError, seed_everything
-from .data import PreparedData, resize_images, validation_split
+from .data import UNITS, PreparedData, resize_images, validation_split
 
 # %% auto #0
-__all__ = ['FEATURE_DIM', 'N_STACKS', 'VAL_UNITS', 'CNN_PRESETS', 'EVAL_BATCH', 'TSNE_PCA_DIMS', 'TSNE_PERPLEXITY', 'N_TREES',
-           'ADABOOST_DEPTH', 'ResidualBlock', 'ResNetCNN', 'CNNConfig', 'fit_val_split', 'cnn_features', 'train_cnn',
-           'tsne_embed', 'tsne_train_transform', 'tree_classifiers', 'cv_scores', 'cv_summary']
+__all__ = ['FEATURE_DIM', 'N_STACKS', 'CNN_PRESETS', 'EVAL_BATCH', 'TSNE_PCA_DIMS', 'TSNE_PERPLEXITY', 'N_TREES',
+           'ADABOOST_DEPTH', 'PIXEL_SIZE', 'PIXEL_LR_C', 'PIXEL_PCA_DIMS', 'LR_ITERATIONS', 'ResidualBlock',
+           'ResNetCNN', 'CNNConfig', 'fit_val_split', 'cnn_features', 'train_cnn', 'tsne_embed', 'tsne_train_transform',
+           'tree_classifiers', 'cv_scores', 'cv_summary', 'pixel_features', 'reference_classifiers',
+           'subject_normalise', 'out_of_fold_predictions']
 
 # %% ../nbs/04_baselines.ipynb #95443faf
 class ResidualBlock(nn.Module):
@@ -82,8 +84,6 @@ class ResNetCNN(nn.Module):
         return self.fc2(self.features(x))
 
 # %% ../nbs/04_baselines.ipynb #d6d3c171
-VAL_UNITS = ("subjects", "groups", "frames")  # see `fit_val_split`
-
 @dataclass(frozen=True)
 class CNNConfig:
     "Hyperparameters of `train_cnn`."
@@ -98,7 +98,7 @@ class CNNConfig:
     hflip: bool = True               # random horizontal flips of training images
     seed: int = 0
     val_fraction: float = 0.1        # share of the training side held out to choose the epoch (0: last epoch)
-    val_unit: str = "subjects"       # what validation holds out whole: one of VAL_UNITS
+    val_unit: str = "subjects"       # what validation holds out whole: one of data.UNITS (frames, videos, subjects)
 
     def __post_init__(self):
         object.__setattr__(self, "blocks", tuple(int(b) for b in self.blocks))
@@ -109,7 +109,7 @@ class CNNConfig:
         if self.image_size < 2**(N_STACKS - 1):
             raise FlowferError(f"CNNConfig.image_size: must be at least {2**(N_STACKS - 1)}, got {self.image_size}")
         if not 0 <= self.val_fraction < 1: raise FlowferError(f"CNNConfig.val_fraction: must be in [0, 1), got {self.val_fraction}")
-        if self.val_unit not in VAL_UNITS: raise FlowferError(f"CNNConfig.val_unit: expected one of {VAL_UNITS}, got {self.val_unit!r}")
+        if self.val_unit not in UNITS: raise FlowferError(f"CNNConfig.val_unit: expected one of {UNITS}, got {self.val_unit!r}")
         if self.lr <= 0 or self.weight_decay < 0: raise FlowferError(f"CNNConfig: need lr > 0 and weight_decay >= 0, got {self.lr}, {self.weight_decay}")
 
     def to_dict(self) -> dict:
@@ -131,16 +131,8 @@ CNN_PRESETS = {
 
 # %% ../nbs/04_baselines.ipynb #5f0bb845
 def fit_val_split(data: PreparedData, train_idx: np.ndarray, cfg: CNNConfig) -> tuple[np.ndarray, np.ndarray]:
-    "Split the training indices into (fit_idx, val_idx), sorted, holding out whole `cfg.val_unit`s; val empty if val_fraction is 0."
-    train_idx = np.sort(np.asarray(train_idx, dtype=np.int64))
-    if cfg.val_fraction == 0: return train_idx, train_idx[:0]
-    if cfg.val_unit != "subjects":
-        return validation_split(data, train_idx, cfg.val_fraction, cfg.seed, grouped=cfg.val_unit == "groups")
-    subjects = np.unique(data.subjects[train_idx])
-    if len(subjects) < 2: raise FlowferError(f"train_idx: holds {len(subjects)} subject(s); val_unit 'subjects' needs 2 (or set val_unit)")
-    n_val = min(len(subjects) - 1, max(1, round(cfg.val_fraction * len(subjects))))
-    is_val = np.isin(data.subjects[train_idx], np.random.default_rng(cfg.seed).permutation(subjects)[:n_val])
-    return train_idx[~is_val], train_idx[is_val]
+    "Split the training indices into (fit_idx, val_idx), sorted, holding out whole `cfg.val_unit`s (`validation_split`)."
+    return validation_split(data, train_idx, cfg.val_fraction, cfg.seed, cfg.val_unit)
 
 # %% ../nbs/04_baselines.ipynb #56d76102
 EVAL_BATCH = 256  # images per forward pass when only evaluating
@@ -319,3 +311,45 @@ def cv_scores(X, labels, splits, classifiers: dict, fold_transform: Callable | N
 def cv_summary(scores: pd.DataFrame) -> pd.DataFrame:
     "Mean and sample std (ddof=1) of the accuracy over folds, one row per classifier in first-seen order."
     return scores.groupby("classifier", sort=False)["accuracy"].agg(mean="mean", std="std", n_folds="count")
+
+# %% ../nbs/04_baselines.ipynb #c0ffee02
+PIXEL_SIZE = 32       # the reference classifiers see images area-averaged to 32x32 (3072 features)
+PIXEL_LR_C = 0.1      # inverse L2 strength of the pixel logistic regression (fixed in 00_synth's difficulty check)
+PIXEL_PCA_DIMS = 100  # principal components kept before LDA
+LR_ITERATIONS = 500
+
+def pixel_features(images: np.ndarray, size: int = PIXEL_SIZE) -> np.ndarray:
+    "uint8 images (N, H, W, 3) -> float32 (N, 3 size^2) in [0, 1], area-averaged to size x size."
+    return resize_images(np.asarray(images), size).reshape(len(images), -1).astype(np.float32) / 255
+
+def reference_classifiers(seed: int = 0) -> dict:
+    "The pixel baselines by name (scikit-learn pipelines, unfitted)."
+    from sklearn.decomposition import PCA
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    return {"pixel LR": make_pipeline(StandardScaler(), LogisticRegression(C=PIXEL_LR_C, max_iter=LR_ITERATIONS, tol=1e-3)),
+            "LDA on pixel PCA": make_pipeline(StandardScaler(), PCA(PIXEL_PCA_DIMS, random_state=seed), LinearDiscriminantAnalysis())}
+
+def subject_normalise(X: np.ndarray, subjects: np.ndarray) -> np.ndarray:
+    "X (N, D) minus, for each row, the mean of the rows of its subject (transductive for unseen subjects)."
+    X, subjects = np.asarray(X, dtype=np.float64), np.asarray(subjects)
+    if len(subjects) != len(X): raise FlowferError(f"subject_normalise: {len(X)} rows but {len(subjects)} subjects")
+    out = X.copy()
+    for s in np.unique(subjects):
+        rows = subjects == s
+        out[rows] -= X[rows].mean(0)
+    return out
+
+def out_of_fold_predictions(X: np.ndarray, labels: np.ndarray, splits: list, classifiers: dict) -> dict:
+    "Fit each classifier on each fold's training rows of X (N, D), predict its test rows -> {name: (N,) int64, -1 if untested}."
+    from sklearn.base import clone
+    from threadpoolctl import threadpool_limits
+    X, labels = np.asarray(X), np.asarray(labels)
+    pred = {name: np.full(len(X), -1, np.int64) for name in classifiers}
+    with threadpool_limits(1):  # small problems: BLAS threads would only fight the other processes
+        for train, test in splits:
+            for name, est in classifiers.items():
+                pred[name][test] = clone(est).fit(X[train], labels[train]).predict(X[test])
+    return pred

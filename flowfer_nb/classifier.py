@@ -14,14 +14,18 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 from .core import FlowferError
-from .flows import FlowStep, Glow, gaussian_log_prob
+from .flows import LOG_2PI, FlowStep, Glow, gaussian_log_prob
 
 # %% auto #0
-__all__ = ['DEFAULT_LAMBDA', 'ModelConfig', 'ConditionalFlow', 'check_labels', 'count_parameters', 'FlowClassifier']
+__all__ = ['TOP_PRIORS', 'DEFAULT_LAMBDA', 'OBJECTIVE_FORMS', 'LN2', 'ModelConfig', 'ConditionalFlow', 'check_labels',
+           'ClassGaussian', 'standard_log_prob', 'Objective', 'count_parameters', 'FlowClassifier']
 
 # %% ../nbs/02_classifier.ipynb #fb876069
+TOP_PRIORS = ("standard", "class")  # the prior of z1': N(0, I) (the paper) or a learned Gaussian per class (FlowGMM)
+
 @dataclass
 class ModelConfig:
     "Sizes of the flow classifier; the defaults are the paper's. Invalid values raise FlowferError."
@@ -30,21 +34,37 @@ class ModelConfig:
     n_blocks: int = 4         # Glow levels L
     n_flows: int = 32         # flow steps K per level
     hidden: int = 512         # coupling network width in f
-    cond_flows: int = 4       # steps of h (one block)
+    cond_flows: int = 4       # steps of h (one block); 0: no h, z1' = z1 (a variant: then a class prior carries y)
     cond_hidden: int = 512    # coupling network width in h
     n_classes: int = 6
     n_bits: int = 5           # bits per colour channel after quantisation
+    top_prior: str = "standard"  # prior of z1': "standard" N(0, I), or "class" N(mu_y, diag sigma_y^2) (a variant)
+    cond_levels: bool = False    # the priors of the finer latents z4..z2 depend on y too (a variant)
 
     def __post_init__(self):
         for f in fields(self):
             v = getattr(self, f.name)
-            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1:
-                raise FlowferError(f"model config: {f.name} must be a positive integer, got {v!r}")
-            setattr(self, f.name, int(v))
+            if f.name == "top_prior":
+                if v not in TOP_PRIORS: raise FlowferError(f"model config: top_prior must be one of {TOP_PRIORS}, got {v!r}")
+            elif f.name == "cond_levels":
+                if not isinstance(v, (bool, np.bool_)): raise FlowferError(f"model config: cond_levels must be true or false, got {v!r}")
+                setattr(self, f.name, bool(v))
+            elif not isinstance(v, numbers.Integral) or isinstance(v, (bool, np.bool_)) or v < (0 if f.name == "cond_flows" else 1):
+                least = "a non-negative" if f.name == "cond_flows" else "a positive"
+                raise FlowferError(f"model config: {f.name} must be {least} integer, got {v!r}")
+            else: setattr(self, f.name, int(v))
         if self.n_bits > 8: raise FlowferError(f"model config: n_bits must be in 1..8, got {self.n_bits}")
         if self.n_classes < 2: raise FlowferError(f"model config: n_classes must be at least 2, got {self.n_classes}")
         if self.image_size % 2 ** self.n_blocks:
             raise FlowferError(f"model config: image_size {self.image_size} must be divisible by 2**n_blocks = {2 ** self.n_blocks}")
+        if not self.class_dependent:
+            raise FlowferError("model config: with cond_flows 0, top_prior 'standard' and cond_levels false nothing depends on "
+                               "the class; use h (cond_flows > 0), a class top prior or class-conditional levels")
+
+    @property
+    def class_dependent(self) -> bool:
+        "Whether any part of log p(x|y) depends on y: h, a class prior of z1', or class-conditional finer priors."
+        return self.cond_flows > 0 or self.top_prior == "class" or self.cond_levels
 
     @property
     def n_bins(self) -> int: return 2 ** self.n_bits
@@ -58,7 +78,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        "Build from a dict such as `to_dict()` wrote; unknown keys raise FlowferError."
+        "Build from a dict such as `to_dict()` wrote (keys left out take their defaults); unknown keys raise FlowferError."
         unknown = sorted(set(d) - {f.name for f in fields(cls)})
         if unknown: raise FlowferError(f"model config: unknown keys {unknown}")
         return cls(**d)
@@ -103,21 +123,78 @@ def check_labels(y, batch: int, n_classes: int, name: str = "y") -> None:
     if batch and (int(y.min()) < 0 or int(y.max()) >= n_classes):
         raise FlowferError(f"{name}: class indices must be in [0, {n_classes}), got {int(y.min())}..{int(y.max())}")
 
+# %% ../nbs/02_classifier.ipynb #a1b2c3d4
+class ClassGaussian(nn.Module):
+    """z ~ N(mean_y, diag exp(log_sd_y)^2) with learned per-class maps of z's shape (C, H, W), zero-initialised.
+    `log_prob(z)`: z (B, k, C, H, W) with k = n_classes (column i scored under class i) or k = 1 (scored under every
+    class) -> (B, n_classes)."""
+    def __init__(self, n_classes: int, shape: tuple[int, int, int]):
+        super().__init__()
+        self.maps = nn.Parameter(torch.zeros(n_classes, 2 * shape[0], *shape[1:]))
+
+    def params(self, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        "(mean, log_sd) of every class, (c, C, H, W) each, or of the labels y: long (B,) -> (B, C, H, W) each."
+        return (self.maps if y is None else self.maps[y]).chunk(2, 1)
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        mean, log_sd = self.params()
+        return (-0.5 * LOG_2PI - log_sd - 0.5 * (z - mean) ** 2 * torch.exp(-2 * log_sd)).flatten(2).sum(2)
+
+    def sample(self, y: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        "mean_y + T sd_y eps for labels y: long (B,) -> (B, C, H, W)."
+        mean, log_sd = self.params(y)
+        return mean + temperature * torch.exp(log_sd) * torch.randn_like(mean)
+
+def standard_log_prob(z: torch.Tensor) -> torch.Tensor:
+    "log N(z; 0, I) over the latent axes of z: (B, k, C, H, W) -> (B, k)."
+    return gaussian_log_prob(z.flatten(0, 1)).view(z.shape[:2])
+
 # %% ../nbs/02_classifier.ipynb #e3dddb33
 DEFAULT_LAMBDA = 0.3  # weight of the class loss in L = L_cond + lambda L_class (the paper's value)
+OBJECTIVE_FORMS = ("paper", "ib")
+LN2 = math.log(2)
 
+@dataclass(frozen=True)
+class Objective:
+    """What training minimises. form 'paper': L = -log p(x|y) / (D ln 2) + weight * CE (Eqs. 3, 5, 6; weight = lambda);
+    'ib': L = -log p(x) / D + weight * CE (IB-INN; weight = beta, the paper's lambda 0.3 is beta ~ 0.21)."""
+    form: str = "paper"
+    weight: float = DEFAULT_LAMBDA
+    label_smoothing: float = 0.0  # of the cross-entropy's targets, in [0, 1)
+
+    def __post_init__(self):
+        if self.form not in OBJECTIVE_FORMS: raise FlowferError(f"objective: form must be one of {OBJECTIVE_FORMS}, got {self.form!r}")
+        if not (isinstance(self.weight, numbers.Real) and math.isfinite(self.weight) and self.weight >= 0):
+            raise FlowferError(f"objective: weight must be a finite number >= 0, got {self.weight!r}")
+        if not 0 <= self.label_smoothing < 1:
+            raise FlowferError(f"objective: label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+
+    def __call__(self, log_lik: torch.Tensor, log_prior: torch.Tensor, y: torch.Tensor, n_dims: int) -> dict:
+        """log p(x|y=i): (B, c) nats, log p(y): (c,), labels y: long (B,) -> {loss (for backward); l_cond_bpd: mean
+        -log p(x|y) in bits/dim; l_class: cross-entropy; logits: log p(x, y=i) (B, c)}; all but `loss` detached."""
+        logits = log_lik + log_prior
+        l_cond = -log_lik.gather(1, y[:, None]).mean() / (n_dims * LN2)
+        l_class = F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
+        if self.form == "paper": loss = l_cond + self.weight * l_class
+        else: loss = -torch.logsumexp(logits, 1).mean() / n_dims + self.weight * l_class
+        return dict(loss=loss, l_cond_bpd=l_cond.detach(), l_class=l_class.detach(), logits=logits.detach())
+
+# %% ../nbs/02_classifier.ipynb #a9f0e1d3
 def count_parameters(module: nn.Module) -> int:
     "Number of trainable parameters."
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 class FlowClassifier(nn.Module):
-    """Glow f on x, conditional flow h on the top latent z1, class prior log p(y) (a buffer).
-    Images in: uint8 (B, C, S, S). log p(x|y) in nats, (B, n_classes)."""
+    """Glow f on x, conditional flow h on the top latent z1 (or none), a prior of z1' (standard or per class), class
+    prior log p(y) (a buffer). Images in: uint8 (B, C, S, S). log p(x|y) in nats, (B, n_classes)."""
     def __init__(self, cfg: ModelConfig, log_prior: torch.Tensor | None = None):
         super().__init__()
         self.cfg = cfg
-        self.f = Glow(cfg.in_channels, cfg.image_size, cfg.n_blocks, cfg.n_flows, cfg.hidden)
-        self.h = ConditionalFlow(self.f.latent_shapes[-1][0], cfg.cond_flows, cfg.cond_hidden, cfg.n_classes)
+        self.f = Glow(cfg.in_channels, cfg.image_size, cfg.n_blocks, cfg.n_flows, cfg.hidden,
+                      n_classes=cfg.n_classes if cfg.cond_levels else 0)
+        top_shape = self.f.latent_shapes[-1]
+        self.h = ConditionalFlow(top_shape[0], cfg.cond_flows, cfg.cond_hidden, cfg.n_classes) if cfg.cond_flows else None
+        self.top = ClassGaussian(cfg.n_classes, top_shape) if cfg.top_prior == "class" else None
         self.register_buffer("log_prior", torch.full((cfg.n_classes,), -math.log(cfg.n_classes)))
         if log_prior is not None:
             lp = torch.as_tensor(log_prior, dtype=torch.float64)
@@ -140,109 +217,144 @@ class FlowClassifier(nn.Module):
             got = f"{x.dtype} {tuple(x.shape)}" if torch.is_tensor(x) else type(x).__name__
             raise FlowferError(f"{name}: expected a uint8 tensor (B, {C}, {S}, {S}), got {got}")
 
-    @torch.no_grad()
-    def initialize(self, x: torch.Tensor) -> None:
-        """Data-dependent ActNorm initialisation of f and h on the uint8 batch x (dequantised to bin centres, so it is
-        deterministic), unless already done; otherwise it happens on the first training-mode `loss`. Under
-        DistributedDataParallel, call it with the same batch on every rank before wrapping the model."""
-        was_training = self.training
-        self.train()
-        try: self.class_log_likelihood(self.preprocess(x, noise=False))
-        finally: self.train(was_training)
+# %% ../nbs/02_classifier.ipynb #a9f0e1d5
+@patch
+def dequantise(self: FlowClassifier, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+    """uint8 x (B, C, S, S) -> bin centre q(x) + (u - 1/2) / n_bins, float (B, C, S, S) in [-0.5, 0.5) on the model's
+    device; u: uniform noise in [0, 1) of x's shape, or None for the bin centres."""
+    self.check_images(x)
+    n_bins = self.cfg.n_bins
+    x = x.to(device=self.log_prior.device, dtype=self.log_prior.dtype)
+    centre = torch.floor(x / 2 ** (8 - self.cfg.n_bits)) / n_bins - 0.5 + 0.5 / n_bins
+    return centre if u is None else centre + (u.to(centre) - 0.5) / n_bins
 
-    def preprocess(self, x: torch.Tensor, noise: bool = True) -> torch.Tensor:
-        """Quantise uint8 x to n_bits, scale to [-0.5, 0.5) and add U(0, 1/n_bins) noise (or, without noise,
-        the bin centre 1/(2 n_bins)). x: uint8 (B, C, S, S) -> float (B, C, S, S) on the model's device."""
-        self.check_images(x)
-        n_bins = self.cfg.n_bins
-        x = x.to(device=self.log_prior.device, dtype=self.log_prior.dtype)
-        x = torch.floor(x / 2 ** (8 - self.cfg.n_bits)) / n_bins - 0.5
-        return x + (torch.rand_like(x) if noise else 0.5) / n_bins
+@patch
+def preprocess(self: FlowClassifier, x: torch.Tensor, noise: bool = True) -> torch.Tensor:
+    "`dequantise` with fresh uniform noise from torch's global generator (noise=True), or at the bin centres."
+    return self.dequantise(x, torch.rand(x.shape, device=self.log_prior.device) if noise else None)
 
-    def postprocess(self, x_pre: torch.Tensor) -> torch.Tensor:
-        "Inverse of `preprocess` up to the quantisation: float (B, C, S, S) in [-0.5, 0.5) -> uint8 (B, C, S, S)."
-        n_bins = self.cfg.n_bins
-        q = torch.floor((x_pre + 0.5) * n_bins).clamp(0, n_bins - 1)
-        return (q * 2 ** (8 - self.cfg.n_bits)).to(torch.uint8)
+@patch
+def postprocess(self: FlowClassifier, x_pre: torch.Tensor) -> torch.Tensor:
+    "Inverse of `dequantise` up to the quantisation: float (B, C, S, S) in [-0.5, 0.5) -> uint8 (B, C, S, S)."
+    n_bins = self.cfg.n_bins
+    q = torch.floor((x_pre + 0.5) * n_bins).clamp(0, n_bins - 1)
+    return (q * 2 ** (8 - self.cfg.n_bits)).to(torch.uint8)
 
-    def class_log_likelihood(self, x_pre: torch.Tensor) -> torch.Tensor:
-        """log p(x|y=i) in nats for every class (Eq. 2, including -D log n_bins); f once, h on B*c rows.
-        x_pre: float (B, C, S, S) -> (B, c)."""
-        return self._f_and_log_likelihood(x_pre)[1]
+# %% ../nbs/02_classifier.ipynb #a9f0e1d6
+@patch
+def top_log_prob(self: FlowClassifier, z1: torch.Tensor) -> torch.Tensor:
+    "log p(z1'|y=i) + log|det dh/dz1| for every class i: z1 (B, C1, H1, W1) -> (B, c)."
+    B, c = z1.shape[0], self.cfg.n_classes
+    if self.h is None: z1p, logdet = z1[:, None], 0
+    else:
+        y = torch.eye(c, dtype=z1.dtype, device=z1.device).repeat(B, 1)  # row b*c + i: image b, class i
+        z1p, logdet = self.h(z1.repeat_interleave(c, 0), y)
+        z1p, logdet = z1p.view(B, c, *z1.shape[1:]), logdet.view(B, c)
+    prior = self.top.log_prob(z1p) if self.top is not None else standard_log_prob(z1p)
+    return (prior + logdet).expand(B, c)
 
-    def _f_and_log_likelihood(self, x_pre: torch.Tensor) -> tuple[list, torch.Tensor]:
-        "f's latents [z4, ..., z1] and log p(x|y=i) (nats) for every class from one pass of f. x_pre (B, C, S, S) -> (zs, (B, c))."
-        B, c = x_pre.shape[0], self.cfg.n_classes
-        zs, logdet_f, log_p_fine = self.f(x_pre)
-        y = torch.eye(c, dtype=x_pre.dtype, device=x_pre.device).repeat(B, 1)  # row b*c + i: image b, class i
-        z1p, logdet_h = self.h(zs[-1].repeat_interleave(c, 0), y)
-        top = (gaussian_log_prob(z1p) + logdet_h).view(B, c)
-        return zs, top + (logdet_f + log_p_fine)[:, None] - self.cfg.n_dims * math.log(self.cfg.n_bins)
+@patch
+def _f_and_log_likelihood(self: FlowClassifier, x_pre: torch.Tensor) -> tuple[list, torch.Tensor]:
+    "f's latents [z4, ..., z1] and log p(x|y=i) (nats) for every class from one pass of f. x_pre (B, C, S, S) -> (zs, (B, c))."
+    zs, logdet_f, log_p_fine = self.f(x_pre)
+    fine = log_p_fine if log_p_fine.ndim == 2 else log_p_fine[:, None]
+    return zs, self.top_log_prob(zs[-1]) + fine + logdet_f[:, None] - self.cfg.n_dims * math.log(self.cfg.n_bins)
 
-    def class_log_joint(self, x_pre: torch.Tensor) -> torch.Tensor:
-        "log p(x|y=i) + log p(y=i): the logits of Bayes' rule. x_pre: float (B, C, S, S) -> (B, c)."
-        return self.class_log_likelihood(x_pre) + self.log_prior
+@patch
+def class_log_likelihood(self: FlowClassifier, x_pre: torch.Tensor) -> torch.Tensor:
+    """log p(x|y=i) in nats for every class (Eq. 2, including -D log n_bins); f once, h on B*c rows.
+    x_pre: float (B, C, S, S) -> (B, c)."""
+    return self._f_and_log_likelihood(x_pre)[1]
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor, lam: float = DEFAULT_LAMBDA) -> dict:
-        """L = L_cond + lam L_class on a batch. x: uint8 (B, C, S, S), y: long (B,) -> dict with `loss` (for backward),
-        `l_cond_bpd` (mean -log p(x|y) / (D log 2)), `l_class` (cross-entropy) and `logits` (B, c), the last three detached."""
-        x_pre = self.preprocess(x, noise=True)
+@patch
+def class_log_joint(self: FlowClassifier, x_pre: torch.Tensor) -> torch.Tensor:
+    "log p(x|y=i) + log p(y=i): the logits of Bayes' rule. x_pre: float (B, C, S, S) -> (B, c)."
+    return self.class_log_likelihood(x_pre) + self.log_prior
+
+@patch
+@torch.no_grad()
+def initialize(self: FlowClassifier, x: torch.Tensor) -> None:
+    """Data-dependent ActNorm initialisation of f and h on the uint8 batch x (dequantised to bin centres, so it is
+    deterministic), unless already done; otherwise it happens on the first training-mode `loss`. Under
+    DistributedDataParallel, call it with the same batch on every rank before wrapping the model."""
+    was_training = self.training
+    self.train()
+    try: self.class_log_likelihood(self.dequantise(x))
+    finally: self.train(was_training)
+
+# %% ../nbs/02_classifier.ipynb #a9f0e1d7
+@patch
+def forward(self: FlowClassifier, x_pre: torch.Tensor, y: torch.Tensor, objective: Objective = Objective()) -> dict:
+    """The training objective on dequantised images x_pre: float (B, C, S, S) with labels y: long (B,) -> dict with
+    `loss` (for backward), `l_cond_bpd` (mean -log p(x|y) in bits/dim), `l_class` (cross-entropy), `logits` (B, c)."""
+    check_labels(y, x_pre.shape[0], self.cfg.n_classes)
+    return objective(self.class_log_likelihood(x_pre), self.log_prior, y.to(x_pre.device), self.cfg.n_dims)
+
+@patch
+def loss(self: FlowClassifier, x: torch.Tensor, y: torch.Tensor, objective: Objective = Objective()) -> dict:
+    "The objective on uint8 images x (B, C, S, S), dequantised with fresh noise: `model(model.preprocess(x), y, objective)`."
+    return self(self.preprocess(x, noise=True), y, objective)
+
+
+# %% ../nbs/02_classifier.ipynb #a9f0e1d8
+@patch
+@contextlib.contextmanager
+def _evaluating(self: FlowClassifier):
+    was_training = self.training
+    self.eval()
+    try:
+        with torch.no_grad(): yield
+    finally:
+        self.train(was_training)
+
+@patch
+def predict_proba(self: FlowClassifier, x: torch.Tensor) -> torch.Tensor:
+    "Posterior p(y|x) in eval mode, dequantised to bin centres (no noise). x: uint8 (B, C, S, S) -> (B, c)."
+    with self._evaluating():
+        return torch.softmax(self.class_log_joint(self.dequantise(x)), 1)
+
+@patch
+def predict(self: FlowClassifier, x: torch.Tensor) -> torch.Tensor:
+    "argmax_i log p(x|y=i) + log p(y=i). x: uint8 (B, C, S, S) -> long (B,)."
+    return self.predict_proba(x).argmax(1)
+
+@patch
+def top_latent(self: FlowClassifier, z1: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    "z1' = h(z1, y), or z1 itself when there is no h. z1 (B, C1, H1, W1), y long (B,) -> (B, C1, H1, W1)."
+    return z1 if self.h is None else self.h(z1, y)[0]
+
+@patch
+def latents(self: FlowClassifier, x: torch.Tensor, y: torch.Tensor | None = None) -> dict:
+    """Latents of x (eval mode, no noise), f run once: {'z': [z4, z3, z2, z1] (finest first), 'z1_prime': h(z1, y)
+    (B, C1, H1, W1), 'y': the labels used}. When y is None, y is the predicted class and 'posterior' p(y|x) (B, c) is
+    added, from the same pass of f."""
+    with self._evaluating():
+        x_pre = self.dequantise(x)
+        extra = {}
+        if y is None:
+            zs, log_lik = self._f_and_log_likelihood(x_pre)
+            logits = log_lik + self.log_prior
+            y, extra = logits.argmax(1), dict(posterior=torch.softmax(logits, 1))
+        else:
+            zs = self.f(x_pre)[0]
         check_labels(y, x.shape[0], self.cfg.n_classes)
         y = y.to(x_pre.device)
-        logits = self.class_log_joint(x_pre)
-        log_lik = (logits - self.log_prior).gather(1, y[:, None]).squeeze(1)
-        l_cond = -log_lik.mean() / (self.cfg.n_dims * math.log(2))
-        l_class = F.cross_entropy(logits, y)
-        return dict(loss=l_cond + lam * l_class, l_cond_bpd=l_cond.detach(), l_class=l_class.detach(), logits=logits.detach())
+        return dict(z=zs, z1_prime=self.top_latent(zs[-1], y), y=y, **extra)
 
-    def loss(self, x: torch.Tensor, y: torch.Tensor, lam: float = DEFAULT_LAMBDA) -> dict:
-        "The training loss; the same as calling the model, `model(x, y, lam)`."
-        return self(x, y, lam)
+@patch
+def decode(self: FlowClassifier, zs: list, temperature: float | None = None, y: torch.Tensor | None = None) -> torch.Tensor:
+    """f^-1 of Z = [z4, ..., z1] (eval mode) -> float (B, C, S, S) in the preprocessed scale; fine latents given as
+    None are sampled from their priors at `temperature` (default 1), given the labels y where those priors need them."""
+    with self._evaluating():
+        return self.f.reverse(zs, 1.0 if temperature is None else temperature, y)
 
-    @contextlib.contextmanager
-    def _evaluating(self):
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad(): yield
-        finally:
-            self.train(was_training)
-
-    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
-        "Posterior p(y|x) in eval mode, dequantised to bin centres (no noise). x: uint8 (B, C, S, S) -> (B, c)."
-        with self._evaluating():
-            return torch.softmax(self.class_log_joint(self.preprocess(x, noise=False)), 1)
-
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        "argmax_i log p(x|y=i) + log p(y=i). x: uint8 (B, C, S, S) -> long (B,)."
-        return self.predict_proba(x).argmax(1)
-
-    def latents(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict:
-        """Latents of x (eval mode, no noise), f run once: {'z': [z4, z3, z2, z1] (finest first), 'z1_prime': h(z1, y)
-        (B, C1, H1, W1), 'y': the labels used}. When y is None, y is the predicted class and 'posterior' p(y|x) (B, c) is
-        added, from the same pass of f."""
-        with self._evaluating():
-            x_pre = self.preprocess(x, noise=False)
-            extra = {}
-            if y is None:
-                zs, log_lik = self._f_and_log_likelihood(x_pre)
-                logits = log_lik + self.log_prior
-                y, extra = logits.argmax(1), dict(posterior=torch.softmax(logits, 1))
-            else:
-                zs = self.f(x_pre)[0]
-            check_labels(y, x.shape[0], self.cfg.n_classes)
-            y = y.to(x_pre.device)
-            return dict(z=zs, z1_prime=self.h(zs[-1], y)[0], y=y, **extra)
-
-    def decode(self, zs: list, temperature: float | None = None) -> torch.Tensor:
-        """f^-1 of Z = [z4, ..., z1] (eval mode) -> float (B, C, S, S) in the preprocessed scale; fine latents given as
-        None are sampled from their priors at `temperature` (default 1)."""
-        with self._evaluating():
-            return self.f.reverse(zs, 1.0 if temperature is None else temperature)
-
-    def sample(self, y: torch.Tensor, temperature: float = 0.7) -> torch.Tensor:
-        "Draw x ~ p(x|y): z1' ~ N(0, T^2 I), z1 = h^-1(z1', y), the fine latents from their priors at T. y: long (B,) -> float (B, C, S, S)."
-        with self._evaluating():
-            z1p = temperature * torch.randn(y.shape[0], *self.f.latent_shapes[-1], device=self.log_prior.device, dtype=self.log_prior.dtype)
-            z1 = self.h.reverse(z1p, y.to(z1p.device))
-            return self.f.reverse([None] * (len(self.f.levels) - 1) + [z1], temperature)
+@patch
+def sample(self: FlowClassifier, y: torch.Tensor, temperature: float = 0.7) -> torch.Tensor:
+    """Draw x ~ p(x|y): z1' from the prior of class y at temperature T, z1 = h^-1(z1', y), the fine latents from their
+    priors at T. y: long (B,) -> float (B, C, S, S)."""
+    with self._evaluating():
+        y = y.to(self.log_prior.device)
+        if self.top is not None: z1p = self.top.sample(y, temperature)
+        else: z1p = temperature * torch.randn(y.shape[0], *self.f.latent_shapes[-1], device=y.device, dtype=self.log_prior.dtype)
+        z1 = z1p if self.h is None else self.h.reverse(z1p, y)
+        return self.f.reverse([None] * (len(self.f.levels) - 1) + [z1], temperature, y if self.f.n_classes else None)

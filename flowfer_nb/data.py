@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import dataclasses
+import enum
 import csv
 import functools
 import io
@@ -32,11 +34,12 @@ from .core import ArgumentParser, FlowferError, atomic_write, cli_entry, provena
 __all__ = ['PAPER_CLASSES', 'NEUTRAL', 'FORMAT_VERSION', 'ZIP_MAGIC', 'EXPRESSIONS', 'EXPRESSION_ALIASES',
            'SIXTEEN_TO_EIGHT_SHIFT', 'EXIF_ORIENTATION', 'FACE_CROPS', 'HAAR_CASCADE', 'HAAR_SCALE_FACTOR',
            'HAAR_MIN_NEIGHBOURS', 'HAAR_WINDOW', 'MIN_FACE_FRACTION', 'FACE_MARGIN', 'DEFAULT_SIZE', 'LAYOUTS',
-           'MANIFEST_COLUMNS', 'MANIFEST_OPTIONAL', 'SEGMENT_COLUMNS', 'SPLIT_KINDS', 'SHARED_DATA_ENV', 'SHARED_REAL',
-           'PreparedData', 'report_path', 'save_prepared', 'load_prepared', 'normalise_expression', 'RejectedFile',
-           'decode_image', 'detect_face', 'square_box', 'centre_square', 'crop_face', 'resize_images',
-           'resolve_classes', 'read_manifest', 'read_folders', 'read_videos', 'prepare', 'report_summary',
-           'make_splits', 'validation_split', 'project_root', 'shared_real_dir', 'prepare_cli']
+           'MANIFEST_COLUMNS', 'MANIFEST_OPTIONAL', 'SEGMENT_COLUMNS', 'PROTOCOL_UNITS', 'UNITS', 'PROTOCOLS',
+           'DEFAULT_FOLDS', 'SHARED_DATA_ENV', 'SHARED_REAL', 'PreparedData', 'report_path', 'save_prepared',
+           'load_prepared', 'normalise_expression', 'RejectedFile', 'decode_image', 'detect_face', 'square_box',
+           'centre_square', 'crop_face', 'resize_images', 'resolve_classes', 'read_manifest', 'read_folders',
+           'read_videos', 'prepare', 'report_summary', 'Protocol', 'protocol', 'make_splits', 'validation_split',
+           'project_root', 'shared_real_dir', 'prepare_cli']
 
 # %% ../nbs/00_data.ipynb #cce84b5d
 PAPER_CLASSES = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
@@ -637,12 +640,43 @@ def report_summary(report: dict) -> str:
             f"Took {report['seconds']:.1f} s.")
 
 # %% ../nbs/00_data.ipynb #785af85c
-SPLIT_KINDS = ("uniform", "grouped", "loso")
+class Protocol(str, enum.Enum):
+    "A cross-validation protocol; its value is the name used in configs, tables and on the command line."
+    UNIFORM = "uniform"
+    VIDEO = "video"
+    SUBJECT = "subject"
+    LOSO = "loso"
 
-def make_splits(data: PreparedData, kind: str = "uniform", n_folds: int = 10, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Cross-validation folds [(train_idx, test_idx)] (sorted int64) over `data`: 'uniform' stratified k-fold over frames,
-    'grouped' stratified group k-fold on data.groups, 'loso' one fold per subject in sorted order (`n_folds` unused)."""
-    if kind not in SPLIT_KINDS: raise FlowferError(f"kind={kind!r}: expected one of {SPLIT_KINDS}")
+    @property
+    def unit(self) -> str:
+        "What a test fold of this protocol holds out whole: 'frames', 'videos' or 'subjects'."
+        return PROTOCOL_UNITS[self.value]
+
+PROTOCOL_UNITS = {"uniform": "frames", "video": "videos", "subject": "subjects", "loso": "subjects"}
+UNITS = ("frames", "videos", "subjects")
+PROTOCOLS = tuple(p.value for p in Protocol)
+DEFAULT_FOLDS = {"uniform": 10, "video": 10, "subject": 5}  # the paper's 10-fold; 5 subject folds (~6 subjects each of 29)
+
+def protocol(name) -> Protocol:
+    "The `Protocol` named `name` (a Protocol or its value); `FlowferError` listing the names otherwise."
+    try: return Protocol(name)
+    except ValueError: raise FlowferError(f"protocol {name!r}: expected one of {', '.join(PROTOCOLS)}") from None
+
+def _unit_codes(data: PreparedData, unit: str, rows: np.ndarray) -> np.ndarray:
+    "The held-out unit of each of `rows`: its index (frames), group (videos) or subject (subjects)."
+    if unit == "frames": return rows.astype(str)
+    if unit == "subjects": return data.subjects[rows]
+    if unit != "videos": raise FlowferError(f"unit {unit!r}: expected one of {', '.join(UNITS)}")
+    if (data.groups[rows] == "").any():
+        raise FlowferError(f"unit 'videos': {int((data.groups[rows] == '').sum())} images have no group (video or sequence) "
+                           "to hold out whole; use 'frames' or 'subjects'")
+    return data.groups[rows]
+
+def make_splits(data: PreparedData, kind="uniform", n_folds: int | None = None, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cross-validation folds [(train_idx, test_idx)] (sorted int64) over `data` for the protocol `kind` (a `Protocol`
+    or its name): stratified k-fold over frames, over videos or over subjects, or one fold per subject (loso,
+    `n_folds` unused). `n_folds` defaults to DEFAULT_FOLDS of the protocol."""
+    kind = protocol(kind).value
     n = len(data)
     if kind == "loso":
         subjects = np.unique(data.subjects)
@@ -650,12 +684,16 @@ def make_splits(data: PreparedData, kind: str = "uniform", n_folds: int = 10, se
         folds = [(np.flatnonzero(data.subjects != s), np.flatnonzero(data.subjects == s)) for s in subjects]
         names = [f"subject {s}" for s in subjects]
     else:
-        if not isinstance(n_folds, (int, np.integer)) or n_folds < 2: raise FlowferError(f"n_folds={n_folds!r}: expected an integer >= 2")
+        n_folds = DEFAULT_FOLDS[kind] if n_folds is None else n_folds
+        if not isinstance(n_folds, (int, np.integer)) or isinstance(n_folds, bool) or n_folds < 2:
+            raise FlowferError(f"n_folds={n_folds!r}: expected an integer >= 2")
         if not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32: raise FlowferError(f"seed={seed!r}: expected an integer in [0, 2**32)")
-        units, what = (n, "images") if kind == "uniform" else (len(np.unique(data.groups)), "groups")
-        if n_folds > units: raise FlowferError(f"{kind}: n_folds={n_folds} but the data has only {units} {what}")
+        unit = PROTOCOL_UNITS[kind]
+        codes = _unit_codes(data, unit, np.arange(n))
+        if n_folds > len(np.unique(codes)):
+            raise FlowferError(f"{kind}: n_folds={n_folds} but the data has only {len(np.unique(codes))} {unit if unit != 'frames' else 'images'}")
         if kind == "uniform": split = StratifiedKFold(n_folds, shuffle=True, random_state=int(seed)).split(np.zeros(n), data.labels)
-        else: split = StratifiedGroupKFold(n_folds, shuffle=True, random_state=int(seed)).split(np.zeros(n), data.labels, data.groups)
+        else: split = StratifiedGroupKFold(n_folds, shuffle=True, random_state=int(seed)).split(np.zeros(n), data.labels, codes)
         folds = [(np.sort(tr), np.sort(te)) for tr, te in split]
         names = [f"fold {k + 1} of {n_folds}" for k in range(n_folds)]
     for (train, test), name in zip(folds, names):
@@ -664,24 +702,31 @@ def make_splits(data: PreparedData, kind: str = "uniform", n_folds: int = 10, se
         if len(test) == 0: raise FlowferError(f"{kind} split, {name} (seed {seed}): the test side is empty")
     return [(tr.astype(np.int64), te.astype(np.int64)) for tr, te in folds]
 
-def validation_split(data: PreparedData, train_idx, fraction: float = 0.1, seed: int = 0, grouped: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Split the training indices `train_idx` into (fit_idx, val_idx), sorted int64. Per class, round(fraction * n) of its
-    n images (grouped: of its groups, whole groups only, each group counted in its most common class) go to validation,
-    at least 1 when n >= 2 and never all n. Same seed, same split."""
+def validation_split(data: PreparedData, train_idx, fraction: float = 0.1, seed: int = 0,
+                     unit: str = "frames") -> tuple[np.ndarray, np.ndarray]:
+    """Split the training indices `train_idx` into (fit_idx, val_idx), sorted int64, holding out whole `unit`s (one of
+    UNITS). frames and videos: per class, round(fraction * n) of its n units (a video counted in its most common class)
+    go to validation, at least 1 when n >= 2 and never all n. subjects: round(fraction * n) of the n subjects, at least 1,
+    never all. Same seed, same split; fraction 0 gives an empty validation side."""
     train_idx = np.asarray(train_idx, dtype=np.int64)
     if train_idx.ndim != 1 or len(np.unique(train_idx)) != len(train_idx) or (len(train_idx) and (train_idx.min() < 0 or train_idx.max() >= len(data))):
         raise FlowferError(f"train_idx: expected distinct indices into the {len(data)} images")
-    if not 0 < fraction < 1: raise FlowferError(f"fraction={fraction!r}: expected a number strictly between 0 and 1")
+    if not 0 <= fraction < 1: raise FlowferError(f"fraction={fraction!r}: expected a number in [0, 1)")
+    units = _unit_codes(data, unit, train_idx)
+    if fraction == 0: return np.sort(train_idx), train_idx[:0]
     rng = np.random.default_rng(seed)
-    labels = data.labels[train_idx]
-    units = data.groups[train_idx] if grouped else train_idx.astype(str)
     unit_names = np.unique(units)
-    unit_label = np.array([np.bincount(labels[units == u], minlength=len(data.classes)).argmax() for u in unit_names])
-    chosen = []
-    for c in range(len(data.classes)):
-        pool = unit_names[unit_label == c]
-        take = min(len(pool) - 1, max(1, round(fraction * len(pool)))) if len(pool) >= 2 else 0
-        chosen += rng.permutation(pool)[:take].tolist()
+    if unit == "subjects":
+        if len(unit_names) < 2: raise FlowferError(f"validation_split: {len(unit_names)} subject(s) on the training side; holding out subjects needs 2")
+        chosen = rng.permutation(unit_names)[:min(len(unit_names) - 1, max(1, round(fraction * len(unit_names))))].tolist()
+    else:
+        labels = data.labels[train_idx]
+        unit_label = np.array([np.bincount(labels[units == u], minlength=len(data.classes)).argmax() for u in unit_names])
+        chosen = []
+        for c in range(len(data.classes)):
+            pool = unit_names[unit_label == c]
+            take = min(len(pool) - 1, max(1, round(fraction * len(pool)))) if len(pool) >= 2 else 0
+            chosen += rng.permutation(pool)[:take].tolist()
     val_mask = np.isin(units, chosen)
     if not val_mask.any(): raise FlowferError(f"validation_split: fraction {fraction} of {len(train_idx)} training images leaves no validation images")
     return np.sort(train_idx[~val_mask]), np.sort(train_idx[val_mask])

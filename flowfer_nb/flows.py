@@ -233,39 +233,58 @@ class Squeeze(nn.Module):
     def reverse(self, y): return unsqueeze2d(y)
 
 class Split(nn.Module):
-    """x = (h, z) along channels; z is scored under N(mean(h), exp(log_sd(h))^2) with (mean, log_sd) = ZeroConv(h).
-    x: (B, C, H, W) -> (h: (B, C//2, H, W), z: (B, C - C//2, H, W), log p(z|h): (B,))."""
-    def __init__(self, channels: int):
+    """x = (h, z) along channels; z is scored under N(mean, exp(log_sd)^2) with (mean, log_sd) = ZeroConv(h), plus, when
+    the prior is class-conditional (`n_classes` > 0), learned per-class maps (a_y, b_y) of z's shape added to mean and
+    log_sd (zero-initialised: the prior starts class-blind). x: (B, C, H, W) -> (h: (B, C//2, H, W), z: (B, C - C//2, H, W),
+    log p(z|h): (B,), or (B, n_classes) with column y holding log p(z|h, y))."""
+    def __init__(self, channels: int, n_classes: int = 0, size: int | None = None):
         super().__init__()
         self.n_keep = channels // 2
         self.n_out = channels - self.n_keep
+        self.n_classes = n_classes
         self.prior = ZeroConv2d(self.n_keep, 2 * self.n_out)
+        if n_classes:
+            if not size: raise FlowferError("Split: a class-conditional prior needs the spatial size of z")
+            self.class_maps = nn.Parameter(torch.zeros(n_classes, 2 * self.n_out, size, size))
 
-    def prior_params(self, h):
-        "(mean, log_sd) of z given the kept half h."
-        return self.prior(h).chunk(2, 1)
+    def prior_params(self, h, y=None):
+        "(mean, log_sd) of z given the kept half h (and, for a class-conditional prior, the labels y: long (B,))."
+        mean, log_sd = self.prior(h).chunk(2, 1)
+        if not self.n_classes: return mean, log_sd
+        if y is None: raise FlowferError("Split: this prior is class-conditional; pass the labels y")
+        a, b = self.class_maps[y].chunk(2, 1)
+        return mean + a, log_sd + b
+
+    def log_prob(self, h, z):
+        "log p(z|h): (B,), or for a class-conditional prior every class at once: (B, n_classes)."
+        mean, log_sd = self.prior(h).chunk(2, 1)
+        if not self.n_classes: return gaussian_log_prob(z, mean, log_sd)
+        a, b = self.class_maps.chunk(2, 1)                               # (c, C, H, W) each
+        log_sd = log_sd[:, None] + b                                     # (B, c, C, H, W)
+        lp = -0.5 * LOG_2PI - log_sd - 0.5 * (z - mean)[:, None].sub(a) ** 2 * torch.exp(-2 * log_sd)
+        return lp.flatten(2).sum(2)
 
     def forward(self, x):
         h, z = x.split([self.n_keep, self.n_out], 1)
-        mean, log_sd = self.prior_params(h)
-        return h, z, gaussian_log_prob(z, mean, log_sd)
+        return h, z, self.log_prob(h, z)
 
-    def reverse(self, h, z=None, temperature: float = 1.0):
+    def reverse(self, h, z=None, temperature: float = 1.0, y=None):
         if z is None:
-            mean, log_sd = self.prior_params(h)
+            mean, log_sd = self.prior_params(h, y)
             z = mean + temperature * torch.exp(log_sd) * torch.randn_like(mean)
         return torch.cat([h, z], 1)
 
 # %% ../nbs/01_flows.ipynb #49c892f4
 class GlowLevel(nn.Module):
-    """squeeze -> n_flows FlowSteps -> Split (if `split`). x: (B, C, H, W) ->
-    (h: kept half or, without split, the top latent; z: factored-out latent or None; logdet: (B,); log p(z|h): (B,))."""
-    def __init__(self, in_channels: int, n_flows: int, hidden: int, split: bool):
+    """squeeze -> n_flows FlowSteps -> Split (if `split`). x: (B, C, H, W) -> (h: kept half or, without split, the top
+    latent; z: factored-out latent or None; logdet: (B,); log p(z|h): (B,), or (B, n_classes) for a class-conditional
+    split). `size`: the level's spatial side after the squeeze (needed by a class-conditional split)."""
+    def __init__(self, in_channels: int, n_flows: int, hidden: int, split: bool, n_classes: int = 0, size: int | None = None):
         super().__init__()
         channels = 4 * in_channels
         self.squeeze = Squeeze()
         self.steps = nn.ModuleList([FlowStep(channels, hidden) for _ in range(n_flows)])
-        self.split = Split(channels) if split else None
+        self.split = Split(channels, n_classes, size) if split else None
         self.checkpoint = False  # when gradients are on: keep only each step's input, recompute the rest in backward
 
     def forward(self, x):
@@ -278,28 +297,30 @@ class GlowLevel(nn.Module):
         h, z, log_p = self.split(x)
         return h, z, logdet, log_p
 
-    def reverse(self, h, z=None, temperature: float = 1.0):
-        x = h if self.split is None else self.split.reverse(h, z, temperature)
+    def reverse(self, h, z=None, temperature: float = 1.0, y=None):
+        x = h if self.split is None else self.split.reverse(h, z, temperature, y)
         for step in reversed(self.steps):
             x = step.reverse(x)
         return self.squeeze.reverse(x)
 
 class Glow(nn.Module):
     """Multi-scale Glow f: x -> Z = [z4, z3, z2, z1] (finest first, for 4 levels), a per-sample log-det and log-prior.
-    x: (B, C, S, S) -> (Z: list of n_blocks tensors, logdet f: (B,), log p(z4..z2 | h): (B,))."""
-    def __init__(self, in_channels: int = 3, image_size: int = 64, n_blocks: int = 4, n_flows: int = 32, hidden: int = 512):
+    x: (B, C, S, S) -> (Z: list of n_blocks tensors, logdet f: (B,), log p(z4..z2 | h): (B,)). With `n_classes` > 0 the
+    priors of the factored-out latents are class-conditional and the log-prior is (B, n_classes), column y for class y."""
+    def __init__(self, in_channels: int = 3, image_size: int = 64, n_blocks: int = 4, n_flows: int = 32, hidden: int = 512,
+                 n_classes: int = 0):
         super().__init__()
-        if min(in_channels, image_size, n_blocks, n_flows, hidden) < 1:
+        if min(in_channels, image_size, n_blocks, n_flows, hidden) < 1 or n_classes < 0:
             raise FlowferError(f"Glow: sizes must be positive, got in_channels={in_channels}, image_size={image_size}, "
-                               f"n_blocks={n_blocks}, n_flows={n_flows}, hidden={hidden}")
+                               f"n_blocks={n_blocks}, n_flows={n_flows}, hidden={hidden}, n_classes={n_classes}")
         if image_size % 2 ** n_blocks:
             raise FlowferError(f"Glow: image_size {image_size} must be divisible by 2**n_blocks = {2 ** n_blocks}")
-        self.in_channels, self.image_size = in_channels, image_size
+        self.in_channels, self.image_size, self.n_classes = in_channels, image_size, n_classes
         self.levels = nn.ModuleList()
         c = in_channels
         for i in range(n_blocks):
             last = i == n_blocks - 1
-            self.levels.append(GlowLevel(c, n_flows, hidden, split=not last))
+            self.levels.append(GlowLevel(c, n_flows, hidden, split=not last, n_classes=n_classes, size=image_size // 2 ** (i + 1)))
             c = 4 * c if last else 2 * c
 
     @property
@@ -309,7 +330,9 @@ class Glow(nn.Module):
         for level in self.levels:
             c, s = 4 * c, s // 2
             if level.split is None: shapes.append((c, s, s))
-            else: shapes.append((level.split.n_out, s, s)); c = level.split.n_keep
+            else:
+                shapes.append((level.split.n_out, s, s))
+                c = level.split.n_keep
         return shapes
 
     def check_input(self, x: torch.Tensor, name: str = "x") -> None:
@@ -321,15 +344,17 @@ class Glow(nn.Module):
 
     def forward(self, x):
         self.check_input(x)
-        zs, logdet, log_p = [], x.new_zeros(x.shape[0]), x.new_zeros(x.shape[0])
+        zs, logdet = [], x.new_zeros(x.shape[0])
+        log_p = x.new_zeros((x.shape[0], self.n_classes) if self.n_classes else x.shape[0])
         for level in self.levels:
             x, z, ld, lp = level(x)
             zs.append(x if z is None else z)
-            logdet, log_p = logdet + ld, log_p + lp
+            logdet, log_p = logdet + ld, log_p + (lp if z is not None else 0)
         return zs, logdet, log_p
 
-    def reverse(self, zs: list, temperature: float = 1.0) -> torch.Tensor:
-        "Decode Z = [z4, ..., z1] to x: (B, C, S, S); entries but z1 may be None (sampled at `temperature`)."
+    def reverse(self, zs: list, temperature: float = 1.0, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Decode Z = [z4, ..., z1] to x: (B, C, S, S); entries but z1 may be None (sampled at `temperature`, from the
+        class-conditional priors of the labels y, long (B,), when the priors are conditional)."""
         if len(zs) != len(self.levels) or zs[-1] is None:
             raise FlowferError(f"zs: expected {len(self.levels)} latents (finest first) with the top one given")
         for shape, z in zip(self.latent_shapes, zs):
@@ -337,7 +362,7 @@ class Glow(nn.Module):
                 raise FlowferError(f"zs: expected latent shapes {self.latent_shapes}, got {tuple(z.shape[1:])} for {shape}")
         x = self.levels[-1].reverse(zs[-1])
         for level, z in zip(reversed(self.levels[:-1]), reversed(zs[:-1])):
-            x = level.reverse(x, z, temperature)
+            x = level.reverse(x, z, temperature, y)
         return x
 
 # %% ../nbs/01_flows.ipynb #2c774389

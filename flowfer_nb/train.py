@@ -28,19 +28,22 @@ from tqdm import tqdm
 from .classifier import FlowClassifier, ModelConfig
 from .core import (ArgumentParser, FlowferError, atomic_write, cli_entry, configure_threads, provenance,
                              seed_everything, write_json)
-from .data import (PAPER_CLASSES, SPLIT_KINDS, PreparedData, load_prepared, make_splits, resize_images,
-                             validation_split)
+from .classifier import Objective
+from .data import (PAPER_CLASSES, PROTOCOLS, UNITS, PreparedData, load_prepared, make_splits, protocol,
+                             resize_images, validation_split)
+from .flows import FlowLevers, set_levers
 
 # %% auto #0
-__all__ = ['LR_DECAYS', 'VAL_SPLITS', 'CONFIG_NAMES', 'CONFIG_SECTIONS', 'ORDER_STREAM', 'NOISE_STREAM', 'EVAL_STREAM',
-           'CHECKPOINT_FORMAT', 'LOG_COLUMNS', 'TrainConfig', 'load_config', 'images_to_tensor',
-           'fold_validation_split', 'stream_seed', 'dequantise', 'Objective', 'LRSchedule', 'rng_state',
-           'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'evaluate', 'resolve_device', 'init_distributed',
-           'fit', 'train_fold', 'run_info', 'load_run', 'train_cli', 'predict_cli']
+__all__ = ['LR_DECAYS', 'SELECT_BY', 'LEVER_SETS', 'CONFIG_NAMES', 'CONFIG_SECTIONS', 'ORDER_STREAM', 'NOISE_STREAM',
+           'EVAL_STREAM', 'CHECKPOINT_FORMAT', 'LOG_COLUMNS', 'TrainConfig', 'load_config', 'images_to_tensor',
+           'stream_seed', 'LRSchedule', 'rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint',
+           'cpu_has_bf16', 'use_levers', 'model_channels_last', 'evaluate', 'resolve_device', 'init_distributed', 'fit',
+           'train_fold', 'run_info', 'load_run', 'train_cli', 'predict_cli']
 
 # %% ../nbs/03_train.ipynb #6309a7a0
 LR_DECAYS = ("none", "cosine")
-VAL_SPLITS = ("grouped", "subjects", "uniform")  # mirror the test protocol: grouped k-fold, leave-one-subject-out, uniform
+SELECT_BY = ("accuracy", "cross_entropy")  # the validation score that picks the epoch
+LEVER_SETS = ("plain", "fast")             # see `use_levers`
 
 @dataclass
 class TrainConfig:
@@ -48,18 +51,29 @@ class TrainConfig:
     batch_size: int = 32          # images per optimiser step in each process; global batch = batch_size x processes
     lr: float = 1e-4              # Adam learning rate of f and h
     epochs: int = 1200
-    lam: float = 0.3              # L = L_cond (bits/dim) + lam * CrossEntropy
+    objective: str = "paper"      # "paper": L_cond (bits/dim) + lam CE; "ib": -log p(x) (nats/dim) + lam CE (lam = beta)
+    lam: float = 0.3              # weight of the cross-entropy (lambda of the paper, or beta of the ib form)
+    label_smoothing: float = 0.0  # of the cross-entropy's targets
+    weight_decay: float = 0.0     # AdamW's decoupled weight decay; 0: plain Adam
+    input_noise: float = 0.0      # std of Gaussian noise added to the dequantised training images (scale [-0.5, 0.5))
     warmup_steps: int = 0         # linear warm-up: lr * (t + 1) / warmup_steps for the first steps
     lr_decay: str = "none"        # "none", or "cosine" from lr down to lr * min_lr_ratio at the last step
     min_lr_ratio: float = 0.0
     grad_clip: float = 0.0        # clip the global gradient norm to this (0: no clipping)
     val_fraction: float = 0.1     # share of the training side held out for model selection; 0: none
-    val_split: str = "grouped"    # what validation holds out whole: "grouped" groups, "subjects", or "uniform" frames
+    val_split: str = "videos"     # the unit validation holds out whole (data.UNITS): "frames", "videos" or "subjects"
+    select_by: str = "accuracy"   # validation accuracy (ties: lower bits/dim) or validation cross-entropy picks the epoch
+    levers: str = "plain"         # "plain" float32, or "fast" (see `use_levers`)
     seed: int = 0
     eval_batch_size: int = 64     # images per forward pass when scoring (h then runs on eval_batch_size x classes rows)
     hflip: bool = False           # random horizontal flips of the training images
     max_bad_steps: int = 5        # consecutive non-finite steps that trigger a rollback
     max_rollbacks: int = 3        # rollbacks (each halving the learning rate) before training stops
+
+    @property
+    def objective_fn(self) -> Objective:
+        "The `Objective` these fields describe."
+        return Objective(self.objective, self.lam, self.label_smoothing)
 
     def validate(self, source: str = "train config") -> "TrainConfig":
         "Raise `FlowferError` naming `source` and the field if a value has the wrong type or range; return self."
@@ -72,12 +86,17 @@ class TrainConfig:
         def need(cond, name, what):
             if not cond: raise FlowferError(f"{source}: {name} must be {what}, got {getattr(self, name)!r}")
         for name in ("batch_size", "eval_batch_size", "epochs", "max_bad_steps"): need(getattr(self, name) >= 1, name, ">= 1")
-        for name in ("warmup_steps", "grad_clip", "lam", "seed", "max_rollbacks"): need(getattr(self, name) >= 0, name, ">= 0")
+        for name in ("warmup_steps", "grad_clip", "lam", "seed", "max_rollbacks", "weight_decay", "input_noise"):
+            need(getattr(self, name) >= 0, name, ">= 0")
         need(self.lr > 0, "lr", "> 0")
         need(0 <= self.min_lr_ratio <= 1, "min_lr_ratio", "in [0, 1]")
         need(0 <= self.val_fraction < 0.5, "val_fraction", "in [0, 0.5)")
         need(self.lr_decay in LR_DECAYS, "lr_decay", f"one of {LR_DECAYS}")
-        need(self.val_split in VAL_SPLITS, "val_split", f"one of {VAL_SPLITS}")
+        need(self.val_split in UNITS, "val_split", f"one of {UNITS}")
+        need(self.select_by in SELECT_BY, "select_by", f"one of {SELECT_BY}")
+        need(self.levers in LEVER_SETS, "levers", f"one of {LEVER_SETS}")
+        need(0 <= self.label_smoothing < 1, "label_smoothing", "in [0, 1)")
+        self.objective_fn  # the objective's own checks (form)
         return self
 
     def to_dict(self) -> dict: return asdict(self)
@@ -121,39 +140,12 @@ def images_to_tensor(images: np.ndarray, size: int) -> torch.Tensor:
     "uint8 images (N, H, W, 3) -> uint8 tensor (N, 3, size, size), resized with area averaging (`resize_images`) where H != size."
     return torch.from_numpy(np.ascontiguousarray(resize_images(images, size).transpose(0, 3, 1, 2)))
 
-# %% ../nbs/03_train.ipynb #2f2c813b
-def fold_validation_split(data: PreparedData, train_idx, fraction: float, seed: int, unit: str = "grouped") -> tuple[np.ndarray, np.ndarray]:
-    "Training rows -> (fit_idx, val_idx) holding out whole `unit`s (one of VAL_SPLITS; groups only if every row has one); none if fraction is 0."
-    train_idx = np.asarray(train_idx, dtype=np.int64)
-    if fraction <= 0: return train_idx, train_idx[:0]
-    if unit == "subjects": return validation_split(replace(data, groups=data.subjects), train_idx, fraction, seed, grouped=True)
-    return validation_split(data, train_idx, fraction, seed, grouped=unit == "grouped" and bool((data.groups[train_idx] != "").all()))
-
 # %% ../nbs/03_train.ipynb #54e2f4f9
 ORDER_STREAM, NOISE_STREAM, EVAL_STREAM = 1, 2, 3   # separate random streams drawn from one TrainConfig.seed
 
 def stream_seed(*keys: int) -> int:
     "A 32-bit seed from a tuple of integers, e.g. (seed, epoch, stream), through NumPy's SeedSequence."
     return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1)[0])
-
-def dequantise(model: FlowClassifier, x: torch.Tensor, u: torch.Tensor, n_bits: int) -> torch.Tensor:
-    "uint8 x: (B, C, H, W), uniform noise u in [0, 1) of the same shape -> bin centre + (u - 1/2) / 2**n_bits, float (B, C, H, W)."
-    x_pre = model.preprocess(x, noise=False)
-    return x_pre + (u.to(x_pre) - 0.5) / 2 ** n_bits
-
-class Objective(nn.Module):
-    "L = L_cond + lam * L_class on dequantised images; the module that DistributedDataParallel wraps."
-    def __init__(self, model: FlowClassifier, lam: float):
-        super().__init__()
-        self.model, self.lam = model, lam
-
-    def forward(self, x_pre: torch.Tensor, y: torch.Tensor) -> dict:
-        "x_pre: (B, C, H, W), y: (B,) -> {loss, l_cond_bpd, l_class: scalars; logits: (B, c) log p(x, y=i), detached}."
-        ll = self.model.class_log_likelihood(x_pre)                       # (B, c) log p(x|y=i), nats
-        joint = ll + self.model.log_prior                                 # (B, c) log p(x, y=i)
-        l_cond = -ll.gather(1, y[:, None]).mean() / (x_pre[0].numel() * math.log(2))
-        l_class = F.cross_entropy(joint, y)
-        return dict(loss=l_cond + self.lam * l_class, l_cond_bpd=l_cond, l_class=l_class, logits=joint.detach())
 
 # %% ../nbs/03_train.ipynb #30198ac9
 class LRSchedule:
@@ -214,32 +206,57 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         raise FlowferError(f"{path}: not a flowfer_nb checkpoint of format {CHECKPOINT_FORMAT}")
     return ck
 
+# %% ../nbs/03_train.ipynb #6f35945a
+def cpu_has_bf16() -> bool:
+    "Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX), as torch reports it."
+    cpu = getattr(torch, "cpu", None)
+    checks = [getattr(cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(bool(f()) for f in checks if callable(f))
+
+def use_levers(model: nn.Module, levers: str, device) -> nn.Module:
+    "Set the speed levers `levers` ('plain' or 'fast', see above) on `model` for `device`, in place; returns it."
+    if levers not in LEVER_SETS: raise FlowferError(f"levers {levers!r}: expected one of {LEVER_SETS}")
+    dev = torch.device(device)
+    fast = levers == "fast" and (dev.type == "cuda" or cpu_has_bf16())
+    set_levers(model, FlowLevers(coupling_bf16=fast))
+    if fast and dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    model.to(memory_format=torch.channels_last if fast and dev.type == "cpu" else torch.contiguous_format)
+    model._flowfer_channels_last = fast and dev.type == "cpu"
+    return model
+
+def model_channels_last(model: nn.Module) -> bool:
+    "Whether `use_levers` put `model` in channels-last form (its inputs should follow)."
+    return getattr(model, "_flowfer_channels_last", False)
+
 # %% ../nbs/03_train.ipynb #0f641bad
 @torch.no_grad()
 def evaluate(model: FlowClassifier, images: torch.Tensor, labels: torch.Tensor | None, model_cfg: ModelConfig,
              batch_size: int = 64, seed: int = 0, device: str | torch.device = "cpu") -> dict:
-    "uint8 images (N, C, H, W), labels (N,) or None -> {proba: (N, c), pred: (N,), and with labels accuracy, bpd}."
+    "uint8 images (N, C, H, W), labels (N,) or None -> {proba: (N, c), pred: (N,), and with labels accuracy, cross_entropy, bpd}."
     was_training = model.training
     model.eval()
     gen = torch.Generator().manual_seed(stream_seed(seed, EVAL_STREAM))
     proba, nll = [], []
     for s in range(0, len(images), batch_size):
         x = images[s:s + batch_size].to(device)
+        if model_channels_last(model): x = x.contiguous(memory_format=torch.channels_last)
         proba.append(model.predict_proba(x).double().cpu())
         if labels is not None:
             u = torch.rand(x.shape, generator=gen)
-            ll = model.class_log_likelihood(dequantise(model, x, u, model_cfg.n_bits))
+            ll = model.class_log_likelihood(model.dequantise(x, u))
             nll.append(-ll.gather(1, labels[s:s + batch_size, None].to(device)).double().cpu()[:, 0])
     model.train(was_training)
     proba = torch.cat(proba).numpy() if proba else np.zeros((0, model_cfg.n_classes))
     out = dict(proba=proba, pred=proba.argmax(1))
     if labels is not None and len(images):
         out["accuracy"] = float((out["pred"] == labels.numpy()).mean())
+        out["cross_entropy"] = float(-np.log(np.maximum(proba[np.arange(len(proba)), labels.numpy()], 1e-300)).mean())
         out["bpd"] = float(torch.cat(nll).mean() / (images[0].numel() * math.log(2)))
     return out
 
 # %% ../nbs/03_train.ipynb #8e098db9
-LOG_COLUMNS = ("epoch", "l_cond_bpd", "l_class", "loss", "train_acc", "val_acc", "val_bpd", "lr", "seconds",
+LOG_COLUMNS = ("epoch", "l_cond_bpd", "l_class", "loss", "train_acc", "val_acc", "val_ce", "val_bpd", "lr", "seconds",
                "images_per_s", "skipped_steps")
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -283,15 +300,19 @@ def _write_log(path: Path, history: list[dict]) -> None:
         w.writeheader()
         for row in history: w.writerow({k: "" if row.get(k) is None else row[k] for k in LOG_COLUMNS})
 
-def _better(acc: float, bpd: float, best: dict | None) -> bool:
-    "Higher validation accuracy wins; ties go to the lower (finite) validation bits/dim."
+def _better(ev: dict, best: dict | None, select_by: str = "accuracy") -> bool:
+    """Whether the validation scores `ev` (accuracy, cross_entropy, bpd) beat `best`: higher accuracy, ties to the lower
+    (finite) bits/dim; or, with select_by 'cross_entropy', the lower cross-entropy."""
     if best is None: return True
-    bpd = bpd if math.isfinite(bpd) else math.inf
-    return acc > best["val_acc"] or (acc == best["val_acc"] and bpd < (best["val_bpd"] if best["val_bpd"] is not None else math.inf))
+    if select_by == "cross_entropy": return ev["cross_entropy"] < best.get("val_ce", math.inf)
+    bpd = ev["bpd"] if math.isfinite(ev["bpd"]) else math.inf
+    old_bpd = best["val_bpd"] if best["val_bpd"] is not None else math.inf
+    return ev["accuracy"] > best["val_acc"] or (ev["accuracy"] == best["val_acc"] and bpd < old_bpd)
 
 def _finite(v: float) -> float | None: return v if v is not None and math.isfinite(v) else None
 
 def _train_epoch(step_fn, model, opt, sched, fit_set, epoch, cfg, model_cfg, rank, world, dev, guard, bar) -> tuple:
+    objective = cfg.objective_fn
     """One epoch of steps on this process's rows of each global batch -> (sums over taken steps: l_cond, l_class, loss,
     steps, correct, images; skipped steps; True if `max_bad_steps` consecutive steps were non-finite)."""
     images, labels = fit_set
@@ -303,7 +324,10 @@ def _train_epoch(step_fn, model, opt, sched, fit_set, epoch, cfg, model_cfg, ran
     for s in range(len(images) // glob):
         u = torch.rand((glob, *images.shape[1:]), generator=noise)[mine]   # the global batch's noise, this process's rows
         x, y = _batch(images, labels, order[s * glob:(s + 1) * glob][mine], flip, dev)
-        out = step_fn(dequantise(model, x, u, model_cfg.n_bits), y)
+        x_pre = model.dequantise(x, u)
+        if cfg.input_noise: x_pre = x_pre + cfg.input_noise * torch.randn(x_pre.shape, generator=noise).to(x_pre)
+        if model_channels_last(model): x_pre = x_pre.contiguous(memory_format=torch.channels_last)
+        out = step_fn(x_pre, y, objective=objective)
         opt.zero_grad(set_to_none=True)
         out["loss"].backward()
         norm = nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or math.inf)
@@ -326,7 +350,7 @@ def _log_row(epoch: int, sums: torch.Tensor, skipped: int, lr: float, images_per
     taken = sums[3].item()
     mean = lambda i: sums[i].item() / taken if taken else None
     return {"epoch": epoch, "l_cond_bpd": mean(0), "l_class": mean(1), "loss": mean(2),
-            "train_acc": sums[4].item() / sums[5].item() if taken else None, "val_acc": None, "val_bpd": None,
+            "train_acc": sums[4].item() / sums[5].item() if taken else None, "val_acc": None, "val_ce": None, "val_bpd": None,
             "lr": lr, "seconds": None, "images_per_s": round(images_per_s, 2), "skipped_steps": skipped}
 
 # %% ../nbs/03_train.ipynb #77549966
@@ -369,7 +393,9 @@ def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg:
     if main:  # temporary files of checkpoint writes that a killed process left behind (atomic_write cannot remove them then)
         for tmp in out_dir.glob(".*.pt.*.tmp"): tmp.unlink(missing_ok=True)
     model.to(dev).train()
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    use_levers(model, cfg.levers, dev)
+    opt = (torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay) if cfg.weight_decay
+           else torch.optim.Adam(model.parameters(), lr=cfg.lr))
     sched = LRSchedule(opt, cfg, cfg.epochs * steps)
     if resume:
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["optimizer"]); sched.load_state_dict(ck["scheduler"])
@@ -380,8 +406,7 @@ def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg:
         model.initialize(_batch(images, labels, order[:glob], flip, dev)[0])
         epoch, best, history, guard = 0, None, [], {"rollbacks": 0, "bad_run": 0}
     if main: write_json(out_dir / "config.json", {"model": model_cfg.to_dict(), "train": cfg.to_dict(), **info, "world_size": world, "device": str(dev)})
-    objective = Objective(model, cfg.lam)
-    step_fn = objective if world == 1 else nn.parallel.DistributedDataParallel(objective, device_ids=[dev.index] if dev.type == "cuda" else None)
+    step_fn = model if world == 1 else nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
 
     def state() -> dict:
         return {"format": CHECKPOINT_FORMAT, "epoch": epoch, "model": _cpu_copy(model.state_dict()),
@@ -412,10 +437,10 @@ def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg:
             row = _log_row(epoch + 1, sums, skipped, sched.lr(), steps * glob / (time.perf_counter() - t0))
             if val_set is not None:
                 ev = evaluate(model, *val_set, model_cfg, cfg.eval_batch_size, cfg.seed, dev)
-                row.update(val_acc=ev["accuracy"], val_bpd=_finite(ev["bpd"]))
+                row.update(val_acc=ev["accuracy"], val_ce=ev["cross_entropy"], val_bpd=_finite(ev["bpd"]))
             row["seconds"] = round(time.perf_counter() - t0, 3)   # training and validation
-            if val_set is None or _better(row["val_acc"], ev["bpd"], best):
-                best = {"epoch": epoch + 1, "val_acc": row["val_acc"], "val_bpd": row["val_bpd"]}
+            if val_set is None or _better(ev, best, cfg.select_by):
+                best = {"epoch": epoch + 1, "val_acc": row["val_acc"], "val_ce": row["val_ce"], "val_bpd": row["val_bpd"]}
                 save_checkpoint(out_dir / "best.pt", {"format": CHECKPOINT_FORMAT, "epoch": epoch + 1, "model": _cpu_copy(model.state_dict()),
                                                       "model_config": model_cfg.to_dict(), "train_config": cfg.to_dict(),
                                                       "best": best, "info": info})
@@ -456,7 +481,7 @@ def train_fold(data: PreparedData, train_idx, test_idx, model_cfg: ModelConfig, 
         if len(idx) == 0 or idx.min() < 0 or idx.max() >= n: raise FlowferError(f"{name}: must be non-empty row indices in 0..{n - 1}")
     if np.intersect1d(train_idx, test_idx).size: raise FlowferError("train_idx and test_idx overlap")
     if model_cfg.n_classes != c: raise FlowferError(f"model config has n_classes={model_cfg.n_classes}, the data has {c} classes {list(data.classes)}")
-    fit_idx, val_idx = fold_validation_split(data, train_idx, cfg.val_fraction, cfg.seed, cfg.val_split)
+    fit_idx, val_idx = validation_split(data, train_idx, cfg.val_fraction, cfg.seed, cfg.val_split)
     missing = [data.classes[k] for k in range(c) if not (data.labels[fit_idx] == k).any()]
     if missing: raise FlowferError(f"no training images of class {missing} in this fold")
     tensors = lambda idx: (images_to_tensor(data.images[idx], model_cfg.image_size), torch.from_numpy(data.labels[idx]))
@@ -525,8 +550,8 @@ def train_cli(argv: list[str] | None = None) -> None:
     p.add_argument("--data", required=True, help="prepared .npz file")
     p.add_argument("--out", required=True, help="run folder (one fold_KK/ subfolder per fold)")
     p.add_argument("--config", default="quick", help="quick, paper or a JSON file (default: quick)")
-    p.add_argument("--split", default="uniform", choices=SPLIT_KINDS)
-    p.add_argument("--folds", type=int, default=10, help="number of folds (ignored by loso: one per subject)")
+    p.add_argument("--split", default="uniform", choices=PROTOCOLS)
+    p.add_argument("--folds", type=int, help="number of folds (default: 10 for uniform and video, 5 for subject; loso: one per subject)")
     p.add_argument("--fold", type=int, help="train only this fold (0-based); default: all")
     p.add_argument("--epochs", type=int, help="override the config's epochs")
     p.add_argument("--seed", type=int, help="override the config's seed (also seeds the split)")
@@ -542,8 +567,8 @@ def train_cli(argv: list[str] | None = None) -> None:
     if args.seed is not None:
         if args.seed < 0: raise FlowferError(f"--seed {args.seed}: must be >= 0")
         train_cfg = replace(train_cfg, seed=args.seed)
-    train_cfg = replace(train_cfg, val_split={"uniform": "uniform", "grouped": "grouped", "loso": "subjects"}[args.split])  # mirror the test protocol
-    if args.folds < 2 and args.split != "loso": raise FlowferError(f"--folds {args.folds}: must be >= 2")
+    train_cfg = replace(train_cfg, val_split=protocol(args.split).unit)  # validation holds out what the test folds do
+    if args.folds is not None and args.folds < 2 and args.split != "loso": raise FlowferError(f"--folds {args.folds}: must be >= 2")
     resolve_device(args.device)
     classes = [c.strip() for c in args.classes.split(",") if c.strip()]
     if len(set(classes)) < 2: raise FlowferError(f"--classes {args.classes}: a classifier needs at least 2 distinct classes")
