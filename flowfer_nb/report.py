@@ -43,7 +43,8 @@ def _render_cell(v, table: str, row, col, float_format: str, text_column: bool =
     if v is None or (isinstance(v, str) and v == MISSING): return MISSING, False
     if text_column and pd.isna(v): return MISSING, False  # a string column's missing value (pandas stores None as NaN)
     if v is pd.NA or v is pd.NaT:
-        raise FlowferError(f"table {table}: cell (row {row!r}, column {col!r}) is {v}; write None or 'n/a' for a missing number")
+        raise FlowferError(f"table {table}: cell (row {row!r}, column {col!r}) is {v}; "
+                           "write None or 'n/a' for a missing number")
     if isinstance(v, (bool, np.bool_)): return str(bool(v)), False
     if isinstance(v, numbers.Integral): return str(int(v)), True
     if isinstance(v, numbers.Real):
@@ -53,8 +54,9 @@ def _render_cell(v, table: str, row, col, float_format: str, text_column: bool =
         return float_format.format(float(v)), True
     return str(v), False
 
-def _table_cells(df: pd.DataFrame, name: str, float_format: str):
-    "Header, rows of rendered cells and a per-column 'numeric' flag (all present cells are numbers)."
+def _table_cells(df: pd.DataFrame, name: str, float_format: str) -> tuple[pd.DataFrame, list[bool], bool]:
+    """`df` as a frame of rendered strings (the index, unless a default RangeIndex, as its first column), a
+    per-column 'numeric' flag (all present cells are numbers) and whether the index was written."""
     with_index = not (isinstance(df.index, pd.RangeIndex) and df.index.name is None)
     header = ([str(df.index.name or "")] if with_index else []) + [str(c) for c in df.columns]
     text = [isinstance(t, pd.StringDtype) for t in df.dtypes]
@@ -65,46 +67,41 @@ def _table_cells(df: pd.DataFrame, name: str, float_format: str):
         rows.append([t for t, _ in cells])
         numeric = [n and (is_num or t == MISSING) for n, (t, is_num) in zip(numeric, cells)]
     if with_index: numeric[0] = False
-    return header, rows, numeric, with_index
+    return pd.DataFrame(rows, columns=header, dtype=object), numeric, with_index
 
 # %% ../nbs/08_report.ipynb #c6ac9764
-_TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "±": r"$\pm$"}
-
 def tex_escape(s: str) -> str:
-    "`s` with LaTeX's special characters escaped, so it typesets as written."
-    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in s)
+    "`s` with LaTeX's special characters escaped as pandas escapes cells (`Styler.format(escape='latex')`)."
+    if "\n" in s: raise FlowferError(f"tex_escape: {s!r} holds a line break; a caption or cell is one line")
+    one_cell = pd.DataFrame([[s]]).style.hide(axis="index").hide(axis="columns").format(escape="latex")
+    return one_cell.to_latex().splitlines()[1].removesuffix(r" \\")  # line 0 opens the tabular, line 1 is the cell
 
-def _markdown(header, rows, numeric, caption: str) -> str:
+def _markdown(cells: pd.DataFrame, numeric: list[bool], caption: str) -> str:
     esc = lambda s: s.replace("|", r"\|")
-    line = lambda cells: "| " + " | ".join(esc(c) for c in cells) + " |"
-    out = [f"Table: {caption}", ""] if caption else []
-    out += [line(header), "|" + "|".join("--:" if n else ":--" for n in numeric) + "|"]
-    out += [line(r) for r in rows]
-    return "\n".join(out) + "\n"
+    body = cells.map(esc).to_markdown(index=False, headers=[esc(c) for c in cells.columns], tablefmt="pipe",
+                                      colalign=["right" if n else "left" for n in numeric], disable_numparse=True)
+    return (f"Table: {caption}\n\n" if caption else "") + body + "\n"
 
-def _latex(header, rows, numeric, caption: str, name: str) -> str:
-    line = lambda cells: "    " + " & ".join(tex_escape(c) for c in cells) + r" \\"
-    tab = [r"  \begin{tabular}{" + "".join("r" if n else "l" for n in numeric) + "}", r"    \toprule",
-           line(header), r"    \midrule", *(line(r) for r in rows), r"    \bottomrule", r"  \end{tabular}"]
-    head = [f"% {name}: written by flowfer_nb.report.write_table; needs \\usepackage{{booktabs}}"]
-    if not caption: return "\n".join(head + [t[2:] for t in tab]) + "\n"
-    return "\n".join(head + [r"\begin{table}[t]", r"  \centering",
-                             r"  \caption{" + tex_escape(caption) + r"}\label{tab:" + name + "}",
-                             *tab, r"\end{table}"]) + "\n"
+def _latex(cells: pd.DataFrame, numeric: list[bool], caption: str, name: str) -> str:
+    styler = cells.style.hide(axis="index").format(escape="latex").format_index(escape="latex", axis="columns")
+    float_args = dict(caption=tex_escape(caption), label=f"tab:{name}", position="t", position_float="centering")
+    tex = styler.to_latex(column_format="".join("r" if n else "l" for n in numeric), hrules=True,
+                          **(float_args if caption else {}))
+    return f"% {name}: written by flowfer_nb.report.write_table; needs \\usepackage{{booktabs}}\n" + tex
 
 # %% ../nbs/08_report.ipynb #4646e43a
 def write_table(df: pd.DataFrame, name: str, results_dir, caption: str = "",
                 float_format: str = FLOAT_FORMAT) -> list[Path]:
     "Write `df` as `results_dir/NAME.{csv,md,tex}` atomically; NaN/inf cells raise `FlowferError`. Returns the paths."
     _check_name(name, "table")
-    if not isinstance(df, pd.DataFrame): raise FlowferError(f"table {name}: expected a pandas DataFrame, got {type(df).__name__}")
+    if not isinstance(df, pd.DataFrame):
+        raise FlowferError(f"table {name}: expected a pandas DataFrame, got {type(df).__name__}")
     if df.columns.has_duplicates: raise FlowferError(f"table {name}: duplicate column names {list(df.columns)}")
-    header, rows, numeric, with_index = _table_cells(df, name, float_format)  # refuses NaN before any file is written
+    cells, numeric, with_index = _table_cells(df, name, float_format)  # refuses NaN before any file is written
     results_dir = Path(results_dir)
     paths = [results_dir / f"{name}.{ext}" for ext in ("csv", "md", "tex")]
-    texts = [df.to_csv(index=with_index, na_rep=MISSING),
-             _markdown(header, rows, numeric, caption), _latex(header, rows, numeric, caption, name)]
+    texts = [df.to_csv(index=with_index, na_rep=MISSING), _markdown(cells, numeric, caption),
+             _latex(cells, numeric, caption, name)]
     for path, text in zip(paths, texts):
         with atomic_write(path) as f: f.write(text)
     return paths
