@@ -8,6 +8,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from sklearn.calibration import calibration_curve
 
 from .core import FlowferError
 
@@ -33,16 +34,23 @@ def check_probs(probs, labels, what: str = "probabilities") -> tuple[np.ndarray,
 N_BINS = 15  # equal-width confidence bins on [0, 1]
 
 def reliability_bins(probs, labels, n_bins: int = N_BINS, what: str = "probabilities") -> pd.DataFrame:
-    """Per confidence bin: lower and upper edge, count, accuracy and mean confidence (NaN when empty); bad input raises
-    FlowferError naming `what`. probs (N, c), labels (N,) -> DataFrame (n_bins rows)."""
+    """Per confidence bin: lower and upper edge, count, accuracy and mean confidence (NaN when empty), from
+    `sklearn.calibration.calibration_curve` on (right, confidence); bad input raises FlowferError naming `what`.
+    probs (N, c), labels (N,) -> DataFrame (n_bins rows)."""
     p, y = check_probs(probs, labels, what)
-    if not isinstance(n_bins, (int, np.integer)) or n_bins < 1: raise FlowferError(f"n_bins must be a positive integer, got {n_bins!r}")
-    conf, correct = p.max(1), (p.argmax(1) == y).astype(np.float64)
-    b = np.minimum((conf * n_bins).astype(np.int64), n_bins - 1)   # [k/B, (k+1)/B), the last bin closed at 1
-    count = np.bincount(b, minlength=n_bins)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        acc, mean_conf = np.bincount(b, correct, n_bins) / count, np.bincount(b, conf, n_bins) / count
-    edges = np.arange(n_bins + 1) / n_bins
+    if not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise FlowferError(f"n_bins must be a positive integer, got {n_bins!r}")
+    conf, right = p.max(1), (p.argmax(1) == y).astype(np.float64)
+    acc_full, conf_full = calibration_curve(right, conf, n_bins=n_bins, strategy="uniform")
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    count = np.bincount(np.searchsorted(edges[1:-1], conf), minlength=n_bins)  # calibration_curve's bin of each image
+    full = count > 0
+    if full.sum() != len(acc_full) or not (np.isclose(count[full] @ acc_full, right.sum())
+                                           and np.isclose(count[full] @ conf_full, conf.sum())):
+        raise FlowferError(f"{what}: the bin counts disagree with sklearn's calibration_curve "
+                           "(has its binning changed?)")
+    acc, mean_conf = np.full(n_bins, np.nan), np.full(n_bins, np.nan)
+    acc[full], mean_conf[full] = acc_full, conf_full
     return pd.DataFrame(dict(lower=edges[:-1], upper=edges[1:], count=count, accuracy=acc, confidence=mean_conf),
                         index=pd.RangeIndex(n_bins, name="bin"))
 

@@ -22,11 +22,12 @@ from .core import FlowferError, atomic_write
 from .data import NEUTRAL, PAPER_CLASSES
 
 # %% auto #0
-__all__ = ['MISSING', 'FLOAT_FORMAT', 'PAPER_TABLES', 'FIGURE_DPI', 'PAPER_WIDTH_IN', 'PAPER_RC', 'EXPRESSION_COLORS',
-           'SUBJECT_MARKERS', 'MAX_SUBJECT_MARKERS', 'POINT_SIZE', 'CLUSTER_RADIUS', 'CLUSTER_SHARE', 'LABEL_PAD',
-           'LEADER_MIN_SHIFT', 'DARK_CELL', 'GRID_CELL_IN', 'tex_escape', 'write_table', 'paper_numbers',
-           'add_paper_column', 'paper_style', 'save_figure', 'class_colors', 'subject_medoids', 'clustered_subjects',
-           'separate_boxes', 'plot_tsne', 'row_percentages', 'plot_confusion', 'image_grid']
+__all__ = ['MISSING', 'FLOAT_FORMAT', 'PAPER_TABLES', 'PAPER_KEYS', 'FIGURE_DPI', 'PAPER_WIDTH_IN', 'PAPER_RC',
+           'EXPRESSION_COLORS', 'SUBJECT_MARKERS', 'MAX_SUBJECT_MARKERS', 'POINT_SIZE', 'CLUSTER_RADIUS',
+           'CLUSTER_SHARE', 'LABEL_PAD', 'LEADER_MIN_SHIFT', 'DARK_CELL', 'GRID_CELL_IN', 'tex_escape', 'write_table',
+           'paper_numbers', 'add_paper_column', 'config_facts', 'paper_facts_table', 'paper_style', 'save_figure',
+           'class_colors', 'subject_medoids', 'clustered_subjects', 'separate_boxes', 'plot_tsne', 'row_percentages',
+           'plot_confusion', 'paper_table2_counts', 'paper_table2_percent', 'rank_comparison', 'image_grid']
 
 # %% ../nbs/08_report.ipynb #6b597702
 MISSING = "n/a"  # how a table says "there is no number here"
@@ -43,7 +44,8 @@ def _render_cell(v, table: str, row, col, float_format: str, text_column: bool =
     if v is None or (isinstance(v, str) and v == MISSING): return MISSING, False
     if text_column and pd.isna(v): return MISSING, False  # a string column's missing value (pandas stores None as NaN)
     if v is pd.NA or v is pd.NaT:
-        raise FlowferError(f"table {table}: cell (row {row!r}, column {col!r}) is {v}; write None or 'n/a' for a missing number")
+        raise FlowferError(f"table {table}: cell (row {row!r}, column {col!r}) is {v}; "
+                           "write None or 'n/a' for a missing number")
     if isinstance(v, (bool, np.bool_)): return str(bool(v)), False
     if isinstance(v, numbers.Integral): return str(int(v)), True
     if isinstance(v, numbers.Real):
@@ -53,8 +55,9 @@ def _render_cell(v, table: str, row, col, float_format: str, text_column: bool =
         return float_format.format(float(v)), True
     return str(v), False
 
-def _table_cells(df: pd.DataFrame, name: str, float_format: str):
-    "Header, rows of rendered cells and a per-column 'numeric' flag (all present cells are numbers)."
+def _table_cells(df: pd.DataFrame, name: str, float_format: str) -> tuple[pd.DataFrame, list[bool], bool]:
+    """`df` as a frame of rendered strings (the index, unless a default RangeIndex, as its first column), a
+    per-column 'numeric' flag (all present cells are numbers) and whether the index was written."""
     with_index = not (isinstance(df.index, pd.RangeIndex) and df.index.name is None)
     header = ([str(df.index.name or "")] if with_index else []) + [str(c) for c in df.columns]
     text = [isinstance(t, pd.StringDtype) for t in df.dtypes]
@@ -65,86 +68,136 @@ def _table_cells(df: pd.DataFrame, name: str, float_format: str):
         rows.append([t for t, _ in cells])
         numeric = [n and (is_num or t == MISSING) for n, (t, is_num) in zip(numeric, cells)]
     if with_index: numeric[0] = False
-    return header, rows, numeric, with_index
+    return pd.DataFrame(rows, columns=header, dtype=object), numeric, with_index
 
 # %% ../nbs/08_report.ipynb #c6ac9764
-_TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "±": r"$\pm$"}
-
 def tex_escape(s: str) -> str:
-    "`s` with LaTeX's special characters escaped, so it typesets as written."
-    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in s)
+    "`s` with LaTeX's special characters escaped as pandas escapes cells (`Styler.format(escape='latex')`)."
+    if "\n" in s: raise FlowferError(f"tex_escape: {s!r} holds a line break; a caption or cell is one line")
+    one_cell = pd.DataFrame([[s]]).style.hide(axis="index").hide(axis="columns").format(escape="latex")
+    return one_cell.to_latex().splitlines()[1].removesuffix(r" \\")  # line 0 opens the tabular, line 1 is the cell
 
-def _markdown(header, rows, numeric, caption: str) -> str:
+def _markdown(cells: pd.DataFrame, numeric: list[bool], caption: str) -> str:
     esc = lambda s: s.replace("|", r"\|")
-    line = lambda cells: "| " + " | ".join(esc(c) for c in cells) + " |"
-    out = [f"Table: {caption}", ""] if caption else []
-    out += [line(header), "|" + "|".join("--:" if n else ":--" for n in numeric) + "|"]
-    out += [line(r) for r in rows]
-    return "\n".join(out) + "\n"
+    body = cells.map(esc).to_markdown(index=False, headers=[esc(c) for c in cells.columns], tablefmt="pipe",
+                                      colalign=["right" if n else "left" for n in numeric], disable_numparse=True)
+    return (f"Table: {caption}\n\n" if caption else "") + body + "\n"
 
-def _latex(header, rows, numeric, caption: str, name: str) -> str:
-    line = lambda cells: "    " + " & ".join(tex_escape(c) for c in cells) + r" \\"
-    tab = [r"  \begin{tabular}{" + "".join("r" if n else "l" for n in numeric) + "}", r"    \toprule",
-           line(header), r"    \midrule", *(line(r) for r in rows), r"    \bottomrule", r"  \end{tabular}"]
-    head = [f"% {name}: written by flowfer_nb.report.write_table; needs \\usepackage{{booktabs}}"]
-    if not caption: return "\n".join(head + [t[2:] for t in tab]) + "\n"
-    return "\n".join(head + [r"\begin{table}[t]", r"  \centering",
-                             r"  \caption{" + tex_escape(caption) + r"}\label{tab:" + name + "}",
-                             *tab, r"\end{table}"]) + "\n"
+def _latex(cells: pd.DataFrame, numeric: list[bool], caption: str, name: str) -> str:
+    styler = cells.style.hide(axis="index").format(escape="latex").format_index(escape="latex", axis="columns")
+    float_args = dict(caption=tex_escape(caption), label=f"tab:{name}", position="t", position_float="centering")
+    tex = styler.to_latex(column_format="".join("r" if n else "l" for n in numeric), hrules=True,
+                          **(float_args if caption else {}))
+    return f"% {name}: written by flowfer_nb.report.write_table; needs \\usepackage{{booktabs}}\n" + tex
 
 # %% ../nbs/08_report.ipynb #4646e43a
 def write_table(df: pd.DataFrame, name: str, results_dir, caption: str = "",
                 float_format: str = FLOAT_FORMAT) -> list[Path]:
     "Write `df` as `results_dir/NAME.{csv,md,tex}` atomically; NaN/inf cells raise `FlowferError`. Returns the paths."
     _check_name(name, "table")
-    if not isinstance(df, pd.DataFrame): raise FlowferError(f"table {name}: expected a pandas DataFrame, got {type(df).__name__}")
+    if not isinstance(df, pd.DataFrame):
+        raise FlowferError(f"table {name}: expected a pandas DataFrame, got {type(df).__name__}")
     if df.columns.has_duplicates: raise FlowferError(f"table {name}: duplicate column names {list(df.columns)}")
-    header, rows, numeric, with_index = _table_cells(df, name, float_format)  # refuses NaN before any file is written
+    cells, numeric, with_index = _table_cells(df, name, float_format)  # refuses NaN before any file is written
     results_dir = Path(results_dir)
     paths = [results_dir / f"{name}.{ext}" for ext in ("csv", "md", "tex")]
-    texts = [df.to_csv(index=with_index, na_rep=MISSING),
-             _markdown(header, rows, numeric, caption), _latex(header, rows, numeric, caption, name)]
+    texts = [df.to_csv(index=with_index, na_rep=MISSING), _markdown(cells, numeric, caption),
+             _latex(cells, numeric, caption, name)]
     for path, text in zip(paths, texts):
         with atomic_write(path) as f: f.write(text)
     return paths
 
 # %% ../nbs/08_report.ipynb #fe10a372
 PAPER_TABLES = ("table1", "table2")
+PAPER_KEYS = ("source", "table1", "table2", "facts")
 
-def _check_paper_value(v, where: str):
-    if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)): return
-    if isinstance(v, dict):
-        for k, x in v.items(): _check_paper_value(x, f"{where}.{k}")
-        return
-    raise FlowferError(f"paper_numbers.json: {where} is {v!r}; expected a number, null or a mapping of them")
+def _is_number(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+def _check_table1(t, src):
+    if not isinstance(t, dict): raise FlowferError(f"{src}: table1 must map row labels to numbers, got {t!r}")
+    for k, v in t.items():
+        if v is not None and not _is_number(v):
+            raise FlowferError(f"{src}: table1.{k} is {v!r}; expected a number or null")
+
+def _check_table2(t, src):
+    if not isinstance(t, dict) or not {"classes", "counts"} <= set(t):
+        raise FlowferError(f"{src}: table2 must hold 'classes' and 'counts'")
+    classes, counts = t["classes"], t["counts"]
+    names = isinstance(classes, list) and all(isinstance(c, str) for c in classes)
+    if not names or len(set(classes)) != len(classes):
+        raise FlowferError(f"{src}: table2.classes must be a list of distinct class names, got {classes!r}")
+    k = len(classes)
+    if not isinstance(counts, list) or len(counts) != k or any(not isinstance(r, list) or len(r) != k for r in counts):
+        raise FlowferError(f"{src}: table2.counts must be {k}x{k} (one row and column per class of table2.classes)")
+    bad = [(classes[i], classes[j], v) for i, r in enumerate(counts) for j, v in enumerate(r)
+           if not isinstance(v, int) or isinstance(v, bool) or v < 0]
+    if bad: raise FlowferError(f"{src}: table2.counts must be non-negative integers; (row, column, value) {bad[0]}")
+
+def _check_facts(t, src):
+    if not isinstance(t, dict): raise FlowferError(f"{src}: facts must map names to {{value, section, what}}")
+    for k, f in t.items():
+        if not isinstance(f, dict) or not {"value", "section", "what"} <= set(f):
+            raise FlowferError(f"{src}: facts.{k} must hold 'value', 'section' and 'what'")
+        if not (_is_number(f["value"]) or isinstance(f["value"], str)):
+            raise FlowferError(f"{src}: facts.{k}.value is {f['value']!r}; expected a number or a string")
 
 def paper_numbers(path=None) -> dict:
-    "The paper's numbers from `configs/paper_numbers.json` (or `path`); null where not filled in."
+    "The paper's numbers from `configs/paper_numbers.json` (or `path`), validated; null where the paper gives none."
     src = Path(path) if path is not None else resources.files("flowfer_nb") / "configs" / "paper_numbers.json"
     def _no_nan(c): raise FlowferError(f"{src}: {c} is not a number; write null for a missing number")
     try: numbers_ = json.loads(src.read_text(encoding="utf-8"), parse_constant=_no_nan)
     except json.JSONDecodeError as e: raise FlowferError(f"{src}: not valid JSON ({e})") from None
-    missing = [t for t in PAPER_TABLES + ("source",) if t not in numbers_]
+    missing = [t for t in PAPER_KEYS if t not in numbers_]
     if missing: raise FlowferError(f"{src}: missing keys {missing}")
-    for t in PAPER_TABLES: _check_paper_value(numbers_[t], t)
+    _check_table1(numbers_["table1"], src)
+    _check_table2(numbers_["table2"], src)
+    _check_facts(numbers_["facts"], src)
     return numbers_
 
-def add_paper_column(df: pd.DataFrame, table: str, column: str = "paper", numbers_: dict | None = None) -> pd.DataFrame:
-    "A copy of `df` with `column` holding the paper's number for each row label of `table` ('n/a' where null)."
+def add_paper_column(df: pd.DataFrame, table: str = "table1", column: str = "paper",
+                     numbers_: dict | None = None, rows=None) -> pd.DataFrame:
+    """A copy of `df` with `column` holding the paper's Table I number for each row label ('n/a' where null). `rows`, a
+    boolean mask (len(df),), limits the numbers to the rows run under the paper's protocol; the others read 'n/a'."""
     numbers_ = paper_numbers() if numbers_ is None else numbers_
-    if table not in numbers_: raise FlowferError(f"paper numbers: no table {table!r} (there are {list(PAPER_TABLES)})")
+    rows = np.ones(len(df), bool) if rows is None else np.asarray(rows)
+    if rows.dtype != bool or rows.shape != (len(df),):
+        raise FlowferError(f"add_paper_column: rows must be a boolean mask of shape ({len(df)},), "
+                           f"got {rows.dtype} {rows.shape}")
+    if table == "table2":
+        raise FlowferError("paper numbers: Table II is a matrix; "
+                           "show it with paper_table2_counts / paper_table2_percent")
+    if table not in numbers_: raise FlowferError(f"paper numbers: no table {table!r} (there is 'table1')")
     ref = numbers_[table]
-    if isinstance(ref, dict):
-        unknown = [r for r in df.index if r not in ref]
-        if unknown: raise FlowferError(f"paper numbers: {table} has no rows {unknown} (it has {list(ref)}); add them to paper_numbers.json")
-        values = [ref[r] for r in df.index]
-    else: values = [ref] * len(df)
-    if any(isinstance(v, dict) for v in values):
-        raise FlowferError(f"paper numbers: {table} rows hold mappings, not numbers; pick the column to compare with")
+    unknown = [r for r, keep in zip(df.index, rows) if keep and r not in ref]
+    if unknown:
+        raise FlowferError(f"paper numbers: {table} has no rows {unknown} (it has {list(ref)}); "
+                           "add them to paper_numbers.json")
     out = df.copy()
-    out[column] = pd.Series([MISSING if v is None else v for v in values], index=df.index, dtype=object)
+    values = [MISSING if not keep or ref[r] is None else ref[r] for r, keep in zip(df.index, rows)]
+    out[column] = pd.Series(values, index=df.index, dtype=object)
     return out
+
+# %% ../nbs/08_report.ipynb #8ae263bd
+def config_facts(model_cfg, train_cfg) -> dict:
+    "The paper facts that a `ModelConfig` and `TrainConfig` decide, under the fact names of paper_numbers.json."
+    m, t = model_cfg, train_cfg
+    return {"image_size": f"{m.image_size}x{m.image_size}x{m.in_channels}", "batch_size": t.batch_size, "lr": t.lr,
+            "epochs": t.epochs, "f_blocks": m.n_blocks, "f_flows_per_block": m.n_flows, "h_blocks": 1,
+            "h_flows": m.cond_flows, "lambda": t.lam}
+
+def paper_facts_table(ours: dict | None = None, numbers_: dict | None = None) -> pd.DataFrame:
+    "The paper's data and training facts (index `fact`: paper, section, what), with an `ours` column when given."
+    facts = (paper_numbers() if numbers_ is None else numbers_)["facts"]
+    index = pd.Index(list(facts), name="fact")
+    table = pd.DataFrame({"paper": pd.Series([f["value"] for f in facts.values()], index=index, dtype=object),
+                          "section": [f["section"] for f in facts.values()],
+                          "what": [f["what"] for f in facts.values()]}, index=index)
+    if ours is None: return table
+    unknown = sorted(set(ours) - set(facts))
+    if unknown: raise FlowferError(f"paper facts: no facts {unknown} in paper_numbers.json (it has {list(facts)})")
+    table.insert(1, "ours", pd.Series([ours.get(k, MISSING) for k in facts], index=table.index, dtype=object))
+    return table
 
 # %% ../nbs/08_report.ipynb #4f1b42ba
 FIGURE_DPI = 200  # PNG resolution: sharp when printed at the paper's column width
@@ -308,6 +361,32 @@ def plot_confusion(ax, cm, classes, title: str = ""):
     ax.tick_params(length=0)
     if title: ax.set_title(title)
     return ax
+
+# %% ../nbs/08_report.ipynb #0eeafe13
+def paper_table2_counts(classes=PAPER_CLASSES, numbers_: dict | None = None) -> pd.DataFrame:
+    "The paper's Table II in frames (K, K): index `true`, columns predicted, in the order of `classes`."
+    t2 = (paper_numbers() if numbers_ is None else numbers_)["table2"]
+    if sorted(classes) != sorted(t2["classes"]):
+        raise FlowferError(f"paper Table II: classes {list(classes)} are not the paper's {t2['classes']}")
+    counts = pd.DataFrame(t2["counts"], index=pd.Index(t2["classes"], name="true"), columns=t2["classes"])
+    return counts.loc[list(classes), list(classes)]
+
+def paper_table2_percent(classes=PAPER_CLASSES, numbers_: dict | None = None) -> pd.DataFrame:
+    "The paper's Table II as % of each true class (rows sum to 100), derived from `paper_table2_counts`."
+    counts = paper_table2_counts(classes, numbers_)
+    return pd.DataFrame(row_percentages(counts.to_numpy()), index=counts.index, columns=counts.columns)
+
+def rank_comparison(ours, paper, higher_is_better: bool = True) -> pd.DataFrame:
+    """Series `ours` and `paper` (same labels; 'n/a' or None where missing) -> frame of ours, paper and their ranks
+    (1 = best) over the labels that have both numbers, in the paper's order."""
+    ours, paper = pd.Series(ours, dtype=object), pd.Series(paper, dtype=object)
+    if set(ours.index) != set(paper.index):
+        raise FlowferError(f"rank_comparison: labels differ: {sorted(set(ours.index) ^ set(paper.index), key=str)}")
+    both = [k for k in paper.index if _is_number(ours[k]) and _is_number(paper[k])]
+    out = pd.DataFrame({"ours": ours[both].astype(float), "paper": paper[both].astype(float)})
+    for c in ("ours", "paper"):
+        out[f"{c}_rank"] = out[c].rank(ascending=not higher_is_better, method="min").astype(int)
+    return out.sort_values("paper_rank", kind="stable")
 
 # %% ../nbs/08_report.ipynb #9bffd2fa
 GRID_CELL_IN = 0.8  # side of one image in the grid, inches
