@@ -322,15 +322,26 @@ def pixel_features(images: np.ndarray, size: int = PIXEL_SIZE) -> np.ndarray:
     "uint8 images (N, H, W, 3) -> float32 (N, 3 size^2) in [0, 1], area-averaged to size x size."
     return resize_images(np.asarray(images), size).reshape(len(images), -1).astype(np.float32) / 255
 
+def _capped_pca(k: int, seed: int):
+    "A scikit-learn PCA transformer keeping min(k, n_samples - 1, n_features) components of whatever it is fitted on."
+    from sklearn.base import BaseEstimator, TransformerMixin
+    from sklearn.decomposition import PCA
+    class CappedPCA(BaseEstimator, TransformerMixin):
+        def __init__(self, k=k, seed=seed): self.k, self.seed = k, seed
+        def fit(self, X, y=None):
+            self.pca_ = PCA(min(self.k, len(X) - 1, X.shape[1]), random_state=self.seed).fit(X)
+            return self
+        def transform(self, X): return self.pca_.transform(X)
+    return CappedPCA()
+
 def reference_classifiers(seed: int = 0) -> dict:
     "The pixel baselines by name (scikit-learn pipelines, unfitted)."
-    from sklearn.decomposition import PCA
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     return {"pixel LR": make_pipeline(StandardScaler(), LogisticRegression(C=PIXEL_LR_C, max_iter=LR_ITERATIONS, tol=1e-3)),
-            "LDA on pixel PCA": make_pipeline(StandardScaler(), PCA(PIXEL_PCA_DIMS, random_state=seed), LinearDiscriminantAnalysis())}
+            "LDA on pixel PCA": make_pipeline(StandardScaler(), _capped_pca(PIXEL_PCA_DIMS, seed), LinearDiscriminantAnalysis())}
 
 def subject_normalise(X: np.ndarray, subjects: np.ndarray) -> np.ndarray:
     "X (N, D) minus, for each row, the mean of the rows of its subject (transductive for unseen subjects)."

@@ -17,15 +17,15 @@ from typing import Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .classifier import DEFAULT_LAMBDA, FlowClassifier, ModelConfig, count_parameters
+from .classifier import FlowClassifier, ModelConfig, Objective, count_parameters
 from .core import ArgumentParser, FlowferError, cli_entry, configure_threads, provenance, seed_everything
-from .flows import FlowLevers, set_levers
+from .flows import FAST_LEVERS, FlowLevers, set_levers
 
 # %% auto #0
 __all__ = ['BENCH_COND_FLOWS', 'BENCH_CLASSES', 'BENCH_BITS', 'MATMUL_SIZE', 'BENCH_PATHS', 'LEVERS', 'CUDA_ONLY_LEVERS',
-           'FAST_LEVERS', 'VARIANTS', 'MALLOC_TUNABLES', 'BENCH_LR', 'REQUIRED_KEYS', 'MALLOC_ENV', 'bench_config',
-           'time_it', 'matmul_peak_gflops', 'flops_per_image', 'peak_memory_mib', 'resolve_levers', 'tf32',
-           'apply_model_levers', 'run_bench', 'bench_device', 'bench_cli']
+           'VARIANTS', 'MALLOC_TUNABLES', 'BENCH_LR', 'REQUIRED_KEYS', 'MALLOC_ENV', 'bench_config', 'time_it',
+           'matmul_peak_gflops', 'flops_per_image', 'peak_memory_mib', 'resolve_levers', 'tf32', 'apply_model_levers',
+           'run_bench', 'bench_device', 'bench_cli']
 
 # %% ../nbs/10_bench.ipynb #004bc38e
 BENCH_COND_FLOWS = 4   # steps of h, as in the quick and paper configurations
@@ -70,11 +70,11 @@ def matmul_peak_gflops(device: str | torch.device = "cpu", dtype: torch.dtype = 
 # %% ../nbs/10_bench.ipynb #db4311e4
 BENCH_PATHS = ("classify", "forward", "train")
 
-def _run_path(model: FlowClassifier, x: torch.Tensor, y: torch.Tensor | None, path: str, lam: float = DEFAULT_LAMBDA):
+def _run_path(model: FlowClassifier, x: torch.Tensor, y: torch.Tensor | None, path: str, objective: Objective = Objective()):
     "One pass of `path` on uint8 x: classification logits, f's outputs, or L's backward (gradients left in the model)."
     if path == "classify": return model.class_log_joint(model.preprocess(x, noise=False))
     if path == "forward": return model.f(model.preprocess(x, noise=False))
-    if path == "train": return model.loss(x, y, lam)["loss"].backward()
+    if path == "train": return model.loss(x, y, objective)["loss"].backward()
     raise FlowferError(f"path '{path}': use one of {BENCH_PATHS}")
 
 def flops_per_image(model: FlowClassifier, x: torch.Tensor, path: str = "classify", y: torch.Tensor | None = None) -> float:
@@ -104,9 +104,6 @@ def peak_memory_mib(device: str | torch.device = "cpu") -> tuple[float, str]:
 # %% ../nbs/10_bench.ipynb #da189cd7
 LEVERS = ("cache", "channels_last", "bf16", "inference_mode", "compile", "checkpoint", "malloc", "tf32")
 CUDA_ONLY_LEVERS = ("tf32",)
-FAST_LEVERS = {"cpu": ("channels_last", "bf16"),  # the winners on the 2-core AMX CPU (BENCHMARKS.md)
-               # H200, paper config, batch 128: as fast as TF32 alone (2.0-2.4x plain) at half the memory (BENCHMARKS.md)
-               "cuda": ("cache", "bf16", "inference_mode", "tf32")}
 VARIANTS = ("plain", "fast")
 # large allocations stay on the heap (no mmap/munmap and page faults per tensor), freed memory is kept, and the
 # heap is backed by transparent huge pages where the kernel allows (madvise)

@@ -24,61 +24,24 @@ import numpy as np
 
 import flowfer_nb
 from .core import ArgumentParser, FlowferError, cli_entry, git_revision, provenance, write_json
-from .data import load_prepared, save_prepared
+from .experiment import (CHAPTERS, DIR_PARAMETERS, MAX_SEED, PARAMETER_NAMES, PROFILES as EXPERIMENT_PROFILES,
+                                   SYNTHETIC, check_writable_dir, pipeline_order, prepare_data, sha256_file,
+                                   validate_parameters)
 
 # %% auto #0
-__all__ = ['PIPELINE', 'PROFILES', 'PARAMETER_NAMES', 'DIR_PARAMETERS', 'MAX_SEED', 'SYNTHETIC', 'KERNEL_NAME', 'KERNEL_CONFIG',
-           'EXIT_NOTEBOOK_FAILED', 'UNFINISHED', 'LOCK_NAME', 'validate_parameters', 'check_notebook',
-           'runnable_notebook', 'check_kernel', 'run_lock', 'sha256_file', 'prepare_data', 'NotebookFailed',
-           'make_run_id', 'run_pipeline', 'default_nbs_dir', 'reproduce_cli']
+__all__ = ['PIPELINE', 'PROFILES', 'KERNEL_NAME', 'KERNEL_CONFIG', 'EXIT_NOTEBOOK_FAILED', 'UNFINISHED', 'LOCK_NAME',
+           'check_notebook', 'runnable_notebook', 'check_kernel', 'run_lock', 'NotebookFailed', 'make_run_id',
+           'run_pipeline', 'default_nbs_dir', 'reproduce_cli']
 
 # %% ../nbs/09_reproduce.ipynb #85f18ae5
-PIPELINE = ("05_crossval.ipynb", "06_loso.ipynb", "07_morph.ipynb",                  # the paper's tables and figures
-            "11_protocols.ipynb", "12_clusters.ipynb", "13_calibration.ipynb", "14_explain.ipynb")  # beyond the paper
-PROFILES = ("smoke", "quick", "paper")  # smoke: seconds, checks the machinery; quick: minutes; paper: the paper's sizes
-PARAMETER_NAMES = ("data", "profile", "seed", "results_dir", "figures_dir", "work_dir")
-DIR_PARAMETERS = ("results_dir", "figures_dir", "work_dir")
-MAX_SEED = 2**32 - 1  # NumPy's legacy seed range; seed_everything seeds NumPy, torch and random with it
-SYNTHETIC = "synthetic"  # --data value that generates the synthetic set
+PIPELINE = tuple(pipeline_order(CHAPTERS))  # the experiment chapters, in the order their declarations give
+PROFILES = tuple(EXPERIMENT_PROFILES)        # smoke: seconds, checks the machinery; quick: minutes; paper: the paper's sizes
 KERNEL_NAME = "python3"
 # CurveZMQ encryption of the kernel's sockets where the kernel supports it (else ipykernel warns about plain TCP)
 KERNEL_CONFIG = {"KernelManager": {"transport_encryption": "auto"}}
 EXIT_NOTEBOOK_FAILED = 1  # exit status when a notebook fails (bad input exits EXIT_USER_ERROR = 2)
 UNFINISHED = ("running", "interrupted", "failed")  # run statuses a rerun resumes ("running" with the lock free: the run was killed)
 
-def _check_writable_dir(name: str, value) -> Path:
-    "The path `value` if it is, or can be created as, a writable folder; else `FlowferError` naming `name`."
-    path = Path(value)
-    if path.exists() and not path.is_dir(): raise FlowferError(f"{name} {str(path)!r}: exists and is not a folder")
-    probe = path
-    while not probe.exists(): probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise FlowferError(f"{name} {str(path)!r}: {probe} is not a writable folder")
-    return path
-
-def validate_parameters(params: dict, required=PARAMETER_NAMES) -> dict:
-    "Check notebook parameters (`PARAMETER_NAMES`; `required` must be present); return them with paths as `Path`."
-    unknown = sorted(set(params) - set(PARAMETER_NAMES))
-    if unknown: raise FlowferError(f"unknown parameters {unknown} (known: {', '.join(PARAMETER_NAMES)})")
-    missing = [k for k in required if k not in params]
-    if missing: raise FlowferError(f"missing parameters {missing}")
-    out = dict(params)
-    if "profile" in params and params["profile"] not in PROFILES:
-        raise FlowferError(f"profile {params['profile']!r}: expected one of {', '.join(PROFILES)}")
-    if "seed" in params:
-        seed = params["seed"]
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
-            raise FlowferError(f"seed {seed!r}: expected an integer in 0..{MAX_SEED}")
-        out["seed"] = int(seed)
-    if "data" in params:
-        data = Path(params["data"]) if isinstance(params["data"], (str, os.PathLike)) else None
-        if data is None or data.suffix != ".npz":
-            raise FlowferError(f"data {params['data']!r}: expected the path of a prepared .npz file")
-        if not data.is_file(): raise FlowferError(f"data {str(data)!r}: no such file")
-        out["data"] = data
-    for k in DIR_PARAMETERS:
-        if k in params: out[k] = _check_writable_dir(k, params[k])
-    return out
 
 # %% ../nbs/09_reproduce.ipynb #7070890e
 def _assigned_names(source: str, where: str) -> set[str]:
@@ -175,29 +138,6 @@ def run_lock(out, log: Callable[[str], None] = print) -> Iterator[Path]:
     finally:
         if _read_lock(path) == json.loads(json.dumps(me)): path.unlink()
 
-# %% ../nbs/09_reproduce.ipynb #cfcb5b18
-def sha256_file(path) -> str:
-    "Hex SHA-256 of the file at `path`."
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""): h.update(block)
-    return h.hexdigest()
-
-def prepare_data(spec: str, data_dir, seed: int, generate: Callable | None = None, profile: str = "quick") -> Path:
-    "Path of the prepared data: `spec` validated, or for 'synthetic' `data_dir/synthetic_{profile}_seed{seed}.npz` (generated once)."
-    if spec != SYNTHETIC:
-        path = Path(spec).resolve()
-        load_prepared(path)
-        return path
-    path = Path(data_dir).resolve() / f"synthetic_{profile}_seed{seed}.npz"
-    if path.exists():
-        load_prepared(path)
-        return path
-    from flowfer_nb.crossval import experiment_profile
-    if generate is None: from flowfer_nb.synth import make_synthetic as generate
-    data, report = generate(seed=seed, **experiment_profile(profile)["synthetic"])
-    return save_prepared(data, path, report)
-
 # %% ../nbs/09_reproduce.ipynb #68b1a411
 class NotebookFailed(Exception):
     "A pipeline notebook raised an error or wrote no summary; the run stopped after it."
@@ -291,13 +231,13 @@ def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], Non
     if len({p.stem for p in paths}) != len(paths): raise FlowferError(f"notebooks named twice: {list(notebooks)}")
     check_kernel()
     results_dir, figures_dir = out / "results", out / "figures"
-    for name, path in (("--out", out), ("results_dir", results_dir), ("figures_dir", figures_dir)): _check_writable_dir(name, path)
+    for name, path in (("--out", out), ("results_dir", results_dir), ("figures_dir", figures_dir)): check_writable_dir(name, path)
     summary_path = results_dir / "summary.json"
     _load_summary(summary_path)  # refuse a foreign summary.json before anything runs
     with run_lock(out, log):
         summary = _load_summary(summary_path)  # again: a run that ended since may have updated it
         _remove_stale_temporaries((results_dir, figures_dir), log)
-        data = prepare_data(spec, results_dir / "data", user["seed"], generate, user["profile"])
+        data = prepare_data(spec, results_dir / "data", user["seed"], user["profile"], generate)
         key = dict(profile=user["profile"], seed=user["seed"], data=dict(path=str(data), sha256=sha256_file(data)), git=git_revision(Path(flowfer_nb.__file__).parent))
         run_id = _unfinished_run(summary, key, results_dir / "runs") if resume else None
         if run_id is None:

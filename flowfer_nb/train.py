@@ -31,7 +31,7 @@ from .core import (ArgumentParser, FlowferError, atomic_write, cli_entry, config
 from .classifier import Objective
 from .data import (PAPER_CLASSES, PROTOCOLS, UNITS, PreparedData, load_prepared, make_splits, protocol,
                              resize_images, validation_split)
-from .flows import FlowLevers, set_levers
+from .flows import FAST_LEVERS, FlowLevers, set_levers
 
 # %% auto #0
 __all__ = ['LR_DECAYS', 'SELECT_BY', 'LEVER_SETS', 'CONFIG_NAMES', 'CONFIG_SECTIONS', 'ORDER_STREAM', 'NOISE_STREAM',
@@ -214,15 +214,15 @@ def cpu_has_bf16() -> bool:
     return any(bool(f()) for f in checks if callable(f))
 
 def use_levers(model: nn.Module, levers: str, device) -> nn.Module:
-    "Set the speed levers `levers` ('plain' or 'fast', see above) on `model` for `device`, in place; returns it."
+    """Set the lever set `levers` ('plain' or 'fast': FAST_LEVERS of the device, where the CPU has native bf16) on `model`
+    for `device`, in place; returns it. The W/W^-1 cache stays on in both; inference_mode is for scoring only."""
     if levers not in LEVER_SETS: raise FlowferError(f"levers {levers!r}: expected one of {LEVER_SETS}")
     dev = torch.device(device)
-    fast = levers == "fast" and (dev.type == "cuda" or cpu_has_bf16())
-    set_levers(model, FlowLevers(coupling_bf16=fast))
-    if fast and dev.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    model.to(memory_format=torch.channels_last if fast and dev.type == "cpu" else torch.contiguous_format)
-    model._flowfer_channels_last = fast and dev.type == "cpu"
+    names = FAST_LEVERS[dev.type] if levers == "fast" and (dev.type == "cuda" or cpu_has_bf16()) else ()
+    set_levers(model, FlowLevers(coupling_bf16="bf16" in names))
+    if "tf32" in names: torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    model.to(memory_format=torch.channels_last if "channels_last" in names else torch.contiguous_format)
+    model._flowfer_channels_last = "channels_last" in names
     return model
 
 def model_channels_last(model: nn.Module) -> bool:
