@@ -56,7 +56,8 @@ def os_error_line(e: OSError) -> str:
 def _raise_terminated(signum, frame): raise Terminated()
 
 def cli_entry(main: Callable[[list[str] | None], object]) -> Callable[[list[str] | None], int]:
-    "Wrap a CLI `main(argv)`: `FlowferError` and `OSError` print one line and exit `EXIT_USER_ERROR`; SIGTERM exits 143."
+    """Wrap a CLI `main(argv)`: `FlowferError` and `OSError` print one line and exit `EXIT_USER_ERROR`; SIGTERM exits
+    143."""
     @functools.wraps(main)
     def _run(argv: list[str] | None = None) -> int:
         name = Path(sys.argv[0]).name
@@ -149,7 +150,7 @@ def _json_default(o):
     if isinstance(o, Path): return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
-# %% ../nbs/00_core.ipynb #a0afe595
+# %% ../nbs/00_core.ipynb #862e94ef
 def _temporary(path: Path) -> tuple[int, Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.fchmod(fd, _DEFAULT_MODE & ~_umask())
@@ -170,8 +171,10 @@ def write_together(writers: dict) -> None:
                 os.fsync(f.fileno())
         for path in paths[1:]: path.unlink(missing_ok=True)  # no old companion survives beside a new first file
         for path, tmp in zip(paths, tmps): os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         for tmp in tmps: tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno is not None:  # name the file the user asked for, not the temporary
+            raise OSError(e.errno, e.strerror, str(paths[len(tmps) - 1])) from None
         raise
 
 def remove_temporaries(path: str | os.PathLike) -> list[str]:
@@ -181,7 +184,7 @@ def remove_temporaries(path: str | os.PathLike) -> list[str]:
     for p in stale: p.unlink(missing_ok=True)
     return [p.name for p in stale]
 
-# %% ../nbs/00_core.ipynb #6be8e1fe
+# %% ../nbs/00_core.ipynb #f72546e9
 def check_output(path: str | os.PathLike, flag: str = "--out", force: bool = False, folder: bool = False) -> Path:
     "Refuse (FlowferError naming `flag`) an output `path` that cannot be written, or exists without `force`; return it."
     path = Path(path)
@@ -219,7 +222,8 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 def read_text(path: str | os.PathLike) -> tuple[str, str]:
-    "The text of `path` and its encoding: UTF-8 (a BOM is dropped) or UTF-16 with a BOM; FlowferError naming the file if neither."
+    """The text of `path` and its encoding: UTF-8 (a BOM is dropped) or UTF-16 with a BOM; FlowferError naming the
+    file if neither."""
     path = Path(path)
     raw = path.read_bytes()
     boms = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -229,7 +233,7 @@ def read_text(path: str | os.PathLike) -> tuple[str, str]:
         raise FlowferError(f"{path}: not {encoding.upper()} text (byte 0x{raw[e.start]:02x} at offset {e.start}); "
                            f"save it as UTF-8") from None
 
-# %% ../nbs/00_core.ipynb #90c85663
+# %% ../nbs/00_core.ipynb #c6eb6fdf
 _SHARED_LOCKS: set[int] = set()  # descriptors of the locks held with share=True, for the kernels a holder starts
 
 def _holder_note(path: Path) -> str:
@@ -249,7 +253,8 @@ def _pid_alive(pid: int) -> bool:
 
 @contextlib.contextmanager
 def dir_lock(path: str | os.PathLike, what: str = "another run", share: bool = False) -> Iterator[Path]:
-    "Hold an exclusive flock on the file `path` (its folder is created) for the block; FlowferError naming the holder if taken."
+    """Hold an exclusive flock on the file `path` (its folder is created) for the block; FlowferError naming the
+    holder if taken."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
@@ -257,15 +262,17 @@ def dir_lock(path: str | os.PathLike, what: str = "another run", share: bool = F
         try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise FlowferError(f"{path.parent}: {what} is writing here ({_holder_note(path)}); wait for it to end") from None
+            raise FlowferError(f"{path.parent}: {what} is writing here ({_holder_note(path)}); wait for it to "
+                               "end") from None
         try: same = os.stat(path).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError: same = False
         if same: break
         os.close(fd)  # the holder removed the file after we opened it: lock the new one
     me = dict(pid=os.getpid(), host=socket.gethostname(), argv=sys.argv,
               time=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, json.dumps(me).encode(), 0)
+    with contextlib.suppress(OSError):  # on a full disk the lock holds without its note
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(me).encode(), 0)
     if share: _SHARED_LOCKS.add(fd)
     try: yield path
     finally:
@@ -277,7 +284,7 @@ def shared_lock_fds() -> tuple[int, ...]:
     "The descriptors of the locks this process holds with share=True (to pass to a child as `pass_fds`)."
     return tuple(sorted(_SHARED_LOCKS))
 
-# %% ../nbs/00_core.ipynb #e7e98026
+# %% ../nbs/00_core.ipynb #23104fa7
 PROGRESS_MODES = ("bar", "lines", "none")
 
 def progress_mode(progress: bool | None, stream=None) -> str:
@@ -298,7 +305,8 @@ class LineProgress:
         if total is not None: self.total = total
     def set_postfix(self, refresh=True, **values):
         shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items())
-        print(f"{self.desc}: {shown} ({time.perf_counter() - self.start:.1f} s)", file=self.file or sys.stderr, flush=True)
+        print(f"{self.desc}: {shown} ({time.perf_counter() - self.start:.1f} s)", file=self.file or sys.stderr,
+              flush=True)
     def close(self): pass
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()

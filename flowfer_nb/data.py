@@ -27,8 +27,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from tqdm import tqdm
 
-from .core import (FlowferError, check_output, dir_lock, new_folder_cleanup, progress_mode, provenance, read_text,
-                             remove_temporaries, write_together)
+from .core import (FlowferError, check_output, dir_lock, new_folder_cleanup, progress_mode, provenance,
+                             read_text, remove_temporaries, write_together)
 
 # %% auto #0
 __all__ = ['PAPER_CLASSES', 'NEUTRAL', 'FORMAT_VERSION', 'ZIP_MAGIC', 'EXPRESSIONS', 'EXPRESSION_ALIASES',
@@ -137,7 +137,8 @@ def save_prepared(data: PreparedData, path: str | os.PathLike, report: dict | No
     archive = buf.getvalue()
     writers = {path: lambda f: f.write(archive)}
     if report is not None:
-        text = json.dumps({**report, "data_sha256": hashlib.sha256(archive).hexdigest()}, indent=2, allow_nan=False) + "\n"
+        text = json.dumps({**report, "data_sha256": hashlib.sha256(archive).hexdigest()}, indent=2,
+                          allow_nan=False) + "\n"
         writers[report_path(path)] = lambda f: f.write(text.encode("utf-8"))
     else: report_path(path).unlink(missing_ok=True)  # an old report would describe other data
     write_together(writers)
@@ -146,21 +147,27 @@ def save_prepared(data: PreparedData, path: str | os.PathLike, report: dict | No
 _STRINGS, _INTEGERS = ("subjects", "groups", "paths", "classes"), ("labels", "frames")
 
 def _check_arrays(path: Path, arrays: dict) -> dict:
-    "The metadata of a prepared archive's `arrays` after checking every key's dtype and shape; FlowferError naming `path`."
+    """The metadata of a prepared archive's `arrays` after checking every key's dtype and shape; FlowferError naming
+    `path`."""
     missing = [k for k in _ARRAYS + ("classes", "format_version", "meta_json") if k not in arrays]
     if missing: raise FlowferError(f"{path}: not a prepared data set (missing {missing})")
     version = arrays["format_version"]
     if version.shape != () or version.dtype.kind not in "iu":
-        raise FlowferError(f"{path}: format_version must be one integer, got {version.dtype} {version.shape}; prepare it again")
+        raise FlowferError(f"{path}: format_version must be one integer, got {version.dtype} {version.shape}; prepare "
+                           "it again")
     if int(version) != FORMAT_VERSION:
-        raise FlowferError(f"{path}: prepared with format version {int(version)}, this flowfer_nb reads version {FORMAT_VERSION}; prepare it again")
+        raise FlowferError(f"{path}: prepared with format version {int(version)}, this flowfer_nb reads version "
+                           f"{FORMAT_VERSION}; prepare it again")
     meta = arrays["meta_json"]
-    if meta.shape != () or meta.dtype.kind != "U": raise FlowferError(f"{path}: meta_json must be one string, got {meta.dtype} {meta.shape}")
+    if meta.shape != () or meta.dtype.kind != "U":
+        raise FlowferError(f"{path}: meta_json must be one string, got {meta.dtype} {meta.shape}")
     try: meta = json.loads(str(meta))
     except ValueError as e: raise FlowferError(f"{path}: meta_json is not valid JSON ({e})") from None
-    if not isinstance(meta, dict): raise FlowferError(f"{path}: meta_json must be a JSON object, got {type(meta).__name__}")
+    if not isinstance(meta, dict):
+        raise FlowferError(f"{path}: meta_json must be a JSON object, got {type(meta).__name__}")
     for k in _STRINGS:
-        if arrays[k].dtype.kind != "U" or arrays[k].ndim != 1: raise FlowferError(f"{path}: {k} must be a 1-D array of strings, got {arrays[k].dtype} {arrays[k].shape}")
+        if arrays[k].dtype.kind != "U" or arrays[k].ndim != 1:
+            raise FlowferError(f"{path}: {k} must be a 1-D array of strings, got {arrays[k].dtype} {arrays[k].shape}")
     for k in _INTEGERS:
         if arrays[k].dtype.kind not in "iu": raise FlowferError(f"{path}: {k} must be integers, got {arrays[k].dtype}")
     im = arrays["images"]
@@ -188,7 +195,8 @@ def load_prepared(path: str | os.PathLike) -> PreparedData:
     meta = _check_arrays(path, arrays)
     n = len(arrays["images"])
     for k in _ARRAYS[1:]:
-        if arrays[k].shape != (n,): raise FlowferError(f"{path}: {k} has shape {arrays[k].shape}, expected ({n},) like images")
+        if arrays[k].shape != (n,):
+            raise FlowferError(f"{path}: {k} has shape {arrays[k].shape}, expected ({n},) like images")
     labels, classes = arrays["labels"], arrays["classes"]
     if n and (labels.min() < 0 or labels.max() >= len(classes)):
         raise FlowferError(f"{path}: labels outside 0..{len(classes) - 1} (the {len(classes)} classes)")
@@ -357,12 +365,14 @@ def resolve_classes(classes=None) -> tuple[str, ...]:
     return tuple(names)
 
 def match_classes(names, available) -> tuple[str, ...]:
-    "The classes of `available` (a data set's) that `names` spell, exactly or as an expression alias in any case; in `names`' order."
+    """The classes of `available` (a data set's) that `names` spell, exactly or as an expression alias in any case; in
+    `names`' order."""
     available = tuple(available)
     out = []
     for name in names:
         hit = name if name in available else normalise_expression(name)
-        if hit not in available: raise FlowferError(f"classes: {name!r} is not a class of this data set (it has {list(available)})")
+        if hit not in available:
+            raise FlowferError(f"classes: {name!r} is not a class of this data set (it has {list(available)})")
         out.append(hit)
     if len(set(out)) != len(out): raise FlowferError(f"classes: {list(names)} names a class twice")
     if len(out) < 2: raise FlowferError(f"classes: {list(names)}: a classifier needs at least 2 distinct classes")
@@ -379,11 +389,14 @@ def parse_label_map(spec: str | dict | None) -> dict[str, str]:
     else:
         items = [i for i in re.split(r"[,\s]+", spec) if i]
         bad = [i for i in items if i.count("=") != 1]
-        if bad or not items: raise FlowferError(f"label map {spec!r}: expected {' or '.join(LABEL_MAPS)} or CODE=NAME pairs such as 1=anger,2=contempt")
+        if bad or not items:
+            raise FlowferError(f"label map {spec!r}: expected {' or '.join(LABEL_MAPS)} or CODE=NAME pairs such as "
+                               "1=anger,2=contempt")
         pairs = [tuple(i.split("=")) for i in items]
     out = {}
     for code, name in pairs:
-        if normalise_expression(name) is None: raise FlowferError(f"label map: {code}={name}: unknown expression; known: {list(EXPRESSIONS)}")
+        if normalise_expression(name) is None:
+            raise FlowferError(f"label map: {code}={name}: unknown expression; known: {list(EXPRESSIONS)}")
         if str(code) in out: raise FlowferError(f"label map: code {code} given twice")
         out[str(code)] = normalise_expression(name)
     return out
@@ -401,9 +414,10 @@ def _spellings(rel: str) -> list[tuple[str, str | None]]:
     return variants
 
 def _inside(root: Path, rel: str) -> tuple[Path, str | None]:
-    """`rel` resolved against the folder `root` (symlinks followed) -> (path, fix): the first of `_spellings` that exists
+    """`rel` resolved against the folder `root` (symlinks followed) -> (path, fix): the first of `_spellings` that is
     (Windows backslashes, NFC/NFD), else `rel` itself; `RejectedFile` if absolute, looping or landing outside `root`."""
-    if Path(rel).is_absolute() or _WINDOWS_DRIVE.match(rel): raise RejectedFile(rel, "absolute path", f"paths must be relative to {root}")
+    if Path(rel).is_absolute() or _WINDOWS_DRIVE.match(rel):
+        raise RejectedFile(rel, "absolute path", f"paths must be relative to {root}")
     spelled = [(v, fix) for v, fix in _spellings(rel) if os.path.lexists(root / v)] or [(rel, None)]
     v, fix = spelled[0]
     try: full = (root / v).resolve()
@@ -449,7 +463,8 @@ class _Entry:
 
 class _Tally:
     "What a reader did with every row: the report's counts, reasons and conversions, and the kept samples."
-    def __init__(self, source, layout: str, classes: tuple, size: int, face_crop: str, margin: float, label_map=None, **options):
+    def __init__(self, source, layout: str, classes: tuple, size: int, face_crop: str, margin: float, label_map=None,
+                 **options):
         self.source, self.layout, self.classes = str(source), layout, classes
         self.size, self.face_crop, self.margin = size, face_crop, margin
         self.label_map = parse_label_map(label_map)
@@ -526,14 +541,18 @@ class _Tally:
         self.warnings += [f"class {c!r} has no images and is left out" for c in empty]
         if self.unknown:
             numeric = all(re.fullmatch(r"[0-9]+", str(e)) for e in self.unknown)
-            hint = f"; numeric labels need a label map (--label-map {' or '.join(LABEL_MAPS)} or CODE=NAME pairs)" if numeric else ""
-            self.warnings.append(f"{sum(self.unknown.values())} rows with unknown expressions {dict(self.unknown)} were rejected{hint}")
+            maps = " or ".join(LABEL_MAPS)
+            hint = f"; numeric labels need a label map (--label-map {maps} or CODE=NAME pairs)" if numeric else ""
+            self.warnings.append(f"{sum(self.unknown.values())} rows with unknown expressions {dict(self.unknown)} "
+                                 f"were rejected{hint}")
         if self.path_fixes: self.warnings.append(f"paths found only as another spelling: {dict(self.path_fixes)}")
         report = self._report(classes, empty)
         if len(classes) < 2:
             reasons = ", ".join(f"{r} {n}" for r, n in report["rejected_by_reason"].items()) or "none"
-            raise FlowferError(f"{self.source}: only {len(classes)} class(es) {list(classes)} of {list(self.classes)} have images; "
-                               f"read {self.read}, rejected {report['rejected']} ({reasons}), set aside {report['set_aside']}")
+            hint = next((w[w.index("; numeric"):] for w in self.warnings if "; numeric labels" in w), "")
+            raise FlowferError(f"{self.source}: only {len(classes)} class(es) {list(classes)} of {list(self.classes)} have "
+                               f"images; read {self.read}, rejected {report['rejected']} ({reasons}), set aside "
+                               f"{report['set_aside']}{hint}")
         index = {c: i for i, c in enumerate(classes)}
         s = self.samples
         data = PreparedData(np.stack([x[0] for x in s]), [index[x[1]] for x in s], classes, [x[2] for x in s], [x[3] for x in s],
@@ -635,7 +654,8 @@ def read_folders(root: str | os.PathLike, subject_regex: str, *, classes=None, s
         if reason is None and match is None: reason = "file name does not match subject_regex"
         if reason:
             tally.read += 1
-            tally.reject(rel, reason, "expected <expression>/<image>" if reason.startswith("not in") else "", None, tally.label(parts[0]) if len(parts) == 2 else None)
+            tally.reject(rel, reason, "expected <expression>/<image>" if reason.startswith("not in") else "", None,
+                         tally.label(parts[0]) if len(parts) == 2 else None)
             continue
         subject = match.group("subject") if "subject" in rx.groupindex else match.group(1)
         ok = tally.screen(rel, None, root, subject or "", parts[0])
@@ -657,8 +677,8 @@ def read_videos(root: str | os.PathLike, segments: str | os.PathLike | None = No
     if not isinstance(every_k, (int, np.integer)) or every_k < 1: raise FlowferError(f"every_k={every_k!r}: expected a positive integer")
     _check_options(size, face_crop, margin)
     classes = resolve_classes(classes)
-    tally = _Tally(root.resolve(), "video", classes, size, face_crop, margin, label_map, segments=str(segments.resolve()),
-                   every_k=int(every_k))
+    tally = _Tally(root.resolve(), "video", classes, size, face_crop, margin, label_map,
+                   segments=str(segments.resolve()), every_k=int(every_k))
     rows, tally.extra["encoding"] = _read_csv(segments, SEGMENT_COLUMNS)
     by_video = {}  # resolved path -> entries, in order of first appearance
     for line, row in rows:
@@ -669,7 +689,8 @@ def read_videos(root: str | os.PathLike, segments: str | os.PathLike | None = No
         start, end = row["start_frame"], row["end_frame"]
         if not (re.fullmatch(r"[0-9]+", start) and re.fullmatch(r"[0-9]+", end) and int(start) <= int(end)):
             tally.read += 1
-            tally.reject(row["video"], "bad frame range", f"start_frame={start!r}, end_frame={end!r}", line, tally.label(row["expression"]))
+            tally.reject(row["video"], "bad frame range", f"start_frame={start!r}, end_frame={end!r}", line,
+                         tally.label(row["expression"]))
             continue
         frames = list(range(int(start), int(end) + 1, every_k))
         ok = tally.screen(row["video"], line, root, row["subject"], row["expression"], frames)
@@ -708,12 +729,14 @@ def _read_video(tally: _Tally, path: Path, entries: list, bar) -> None:
 # %% ../nbs/00_data.ipynb #9b8b437b
 def prepare(source: str | os.PathLike, layout: str = "manifest", *, classes=None, size: int = DEFAULT_SIZE, face_crop: str = "haar",
             margin: float = FACE_MARGIN, subject_regex: str | None = None, every_k: int | None = None,
-            segments: str | os.PathLike | None = None, label_map=None, progress: bool = False) -> tuple[PreparedData, dict]:
+            segments: str | os.PathLike | None = None, label_map=None,
+            progress: bool = False) -> tuple[PreparedData, dict]:
     "Read `source` in `layout` ('manifest' | 'folders' | 'video') -> (PreparedData, report); options of another layout are refused."
     if layout not in LAYOUTS: raise FlowferError(f"layout={layout!r}: expected one of {LAYOUTS}")
     for name, value, needs in (("subject_regex", subject_regex, "folders"), ("every_k", every_k, "video"), ("segments", segments, "video")):
         if value is not None and layout != needs: raise FlowferError(f"{name} applies to the {needs!r} layout only, not {layout!r}")
-    common = dict(classes=classes, size=size, face_crop=face_crop, margin=margin, label_map=label_map, progress=progress)
+    common = dict(classes=classes, size=size, face_crop=face_crop, margin=margin, label_map=label_map,
+                  progress=progress)
     if layout == "manifest": return read_manifest(source, **common)
     if layout == "folders": return read_folders(source, subject_regex, **common)
     return read_videos(source, segments, every_k=1 if every_k is None else every_k, **common)
@@ -809,19 +832,22 @@ def shared_real_dir(project: str | os.PathLike | None = None) -> Path | None:
 MAX_REJECTED = 0.05  # share of rejected rows above which flowfer-prepare refuses to write (--max-rejected)
 
 def check_rejections(report: dict, max_rejected: float = MAX_REJECTED, flag: str = "--max-rejected") -> None:
-    "FlowferError if more than `max_rejected` of the rows `report` read were rejected: counts, reasons and the first file."
+    """FlowferError if more than `max_rejected` of the rows `report` read were rejected: counts, reasons and the first
+    file."""
     if not 0 <= max_rejected <= 1: raise FlowferError(f"{flag} {max_rejected}: expected a fraction from 0 to 1")
     read, rejected = report["read"], report["rejected"]
     if read == 0 or rejected / read <= max_rejected: return
     reasons = ", ".join(f"{r} {n}" for r, n in list(report["rejected_by_reason"].items())[:3])
     first = min(report["rejections"], key=lambda r: math.inf if r.get("row") is None else r["row"])  # the earliest line
     where = f" (line {first['row']})" if first.get("row") else ""
-    raise FlowferError(f"{report['source']}: rejected {rejected} of {read} rows ({100 * rejected / read:.0f}%: {reasons}; first: "
+    raise FlowferError(f"{report['source']}: rejected {rejected} of {read} rows ({100 * rejected / read:.0f}%: {reasons}; "
+                       "first: "
                        f"{first['file']}{where}: {first['reason']}); nothing written. Fix the source, or add {flag} "
                        f"{math.ceil(100 * rejected / read) / 100:g} to keep the {report['kept']} usable images")
 
 def run_prepare(args, argv: list[str]) -> None:
-    "flowfer-prepare with the arguments `args` of `cli.prepare_parser`: check --out, read SOURCE, write --out and its report."
+    """flowfer-prepare with the arguments `args` of `cli.prepare_parser`: check --out, read SOURCE, write --out and
+    its report."""
     out, source = Path(args.out), Path(args.source)
     inputs = [source, source / "manifest.csv", source / "segments.csv"] + ([Path(args.segments)] if args.segments else [])
     for target in (out, report_path(out)):
@@ -830,9 +856,11 @@ def run_prepare(args, argv: list[str]) -> None:
     if out.suffix != ".npz": raise FlowferError(f"--out {args.out}: the prepared file must end in .npz")
     check_output(out, force=args.force)
     check_output(report_path(out), "--out (its report)", force=args.force)
-    if not 0 <= args.max_rejected <= 1: raise FlowferError(f"--max-rejected {args.max_rejected}: expected a fraction from 0 to 1")
+    if not 0 <= args.max_rejected <= 1:
+        raise FlowferError(f"--max-rejected {args.max_rejected}: expected a fraction from 0 to 1")
     label_map = parse_label_map(args.label_map)
-    with new_folder_cleanup(out.parent), dir_lock(out.with_name(f".{out.name}.lock"), "another flowfer-prepare or flowfer-synth"):
+    with new_folder_cleanup(out.parent), dir_lock(out.with_name(f".{out.name}.lock"), "another flowfer-prepare or "
+                                                  "flowfer-synth"):
         for target in (out, report_path(out)): remove_temporaries(target)
         data, report = prepare(source, args.layout, classes=args.classes, size=args.size, face_crop=args.face_crop,
                                margin=args.margin, subject_regex=args.subject_regex, every_k=args.every_k,
@@ -845,6 +873,7 @@ def run_prepare(args, argv: list[str]) -> None:
     print(report_summary(report) + f" Wrote {out} and {report_path(out).name}.")
 
 def prepare_cli(argv: list[str] | None = None) -> int:
-    "flowfer-prepare: read SOURCE, write --out (.npz) and its report, print a one-paragraph summary (see `cli.prepare_parser`)."
+    """flowfer-prepare: read SOURCE, write --out (.npz) and its report, print a one-paragraph summary (see
+    `cli.prepare_parser`)."""
     from flowfer_nb.cli import prepare_main
     return prepare_main(argv)

@@ -20,8 +20,8 @@ import nbformat
 import numpy as np
 
 import flowfer_nb
-from .core import (FlowferError, dir_lock, git_revision, new_folder_cleanup, provenance, sha256_file, shared_lock_fds,
-                             write_json)
+from .core import (FlowferError, dir_lock, git_revision, new_folder_cleanup, provenance, sha256_file,
+                             shared_lock_fds, write_json)
 from .data import load_prepared, save_prepared
 
 # %% auto #0
@@ -41,7 +41,7 @@ SYNTHETIC = "synthetic"  # --data value that generates the synthetic set
 KERNEL_NAME = "python3"
 # CurveZMQ encryption of the kernel's sockets where the kernel supports it (else ipykernel warns about plain TCP)
 KERNEL_CONFIG = {"KernelManager": {"transport_encryption": "auto"},
-                 "NotebookClient": {"kernel_manager_class": "flowfer_nb.reproduce.LockSharingKernelManager"}}  # see run_lock
+                 "NotebookClient": {"kernel_manager_class": "flowfer_nb.reproduce.LockSharingKernelManager"}}  # run_lock
 EXIT_NOTEBOOK_FAILED = 1  # exit status when a notebook fails (bad input exits EXIT_USER_ERROR = 2)
 UNFINISHED = ("running", "interrupted", "failed")  # run statuses a rerun resumes ("running" with the lock free: the run was killed)
 
@@ -135,14 +135,16 @@ LOCK_NAME = "reproduce.lock"
 
 @contextlib.contextmanager
 def run_lock(out, log: Callable[[str], None] = print) -> Iterator[Path]:
-    "Hold `out/reproduce.lock` (shared with the notebook kernels started meanwhile) for the block; FlowferError if taken."
+    """Hold `out/reproduce.lock` (shared with the notebook kernels started meanwhile) for the block; FlowferError if
+    taken."""
     with dir_lock(Path(out) / LOCK_NAME, "another flowfer-reproduce run", share=True) as path: yield path
 
 def _lock_sharing_manager():
     from jupyter_client.manager import AsyncKernelManager
 
     class LockSharingKernelManager(AsyncKernelManager):
-        "A kernel manager whose kernels inherit the locks held with `dir_lock(share=True)` (see `core.shared_lock_fds`)."
+        """A kernel manager whose kernels inherit the locks held with `dir_lock(share=True)` (see
+        `core.shared_lock_fds`)."""
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             kw["pass_fds"] = tuple(kw.get("pass_fds", ())) + shared_lock_fds()
             return await super()._async_launch_kernel(kernel_cmd, **kw)
@@ -337,13 +339,14 @@ def default_nbs_dir() -> Path:
     return nbs
 
 def run_reproduce(args, argv: list[str]) -> None:
-    "flowfer-reproduce with the arguments `args` of `cli.reproduce_parser`; exit 1 naming the first notebook that fails."
+    """flowfer-reproduce with the arguments `args` of `cli.reproduce_parser`; exit 1 naming the first notebook that
+    fails."""
     notebooks = _select(args.only)
     log = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
     try:
         with new_folder_cleanup(args.out):  # a run that fails before writing anything leaves no folder behind
-            run_pipeline(notebooks, default_nbs_dir(), args.out, dict(data=args.data, profile=args.profile, seed=args.seed),
-                         log=log, resume=not args.fresh)
+            params = dict(data=args.data, profile=args.profile, seed=args.seed)
+            run_pipeline(notebooks, default_nbs_dir(), args.out, params, log=log, resume=not args.fresh)
     except NotebookFailed as e:
         print(f"flowfer-reproduce: error: {e}", file=sys.stderr)
         raise SystemExit(EXIT_NOTEBOOK_FAILED)

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .core import FlowferError, check_output, dir_lock, new_folder_cleanup, progress_mode, provenance, remove_temporaries
+from .core import (FlowferError, check_output, dir_lock, new_folder_cleanup, progress_mode, provenance,
+                             remove_temporaries)
 from .data import NEUTRAL, PAPER_CLASSES, PreparedData, report_path, report_summary, save_prepared
 
 # %% auto #0
@@ -429,7 +430,8 @@ def run_synth(args, argv: list[str]) -> None:
     if out.suffix != ".npz": raise FlowferError(f"--out {args.out}: the prepared file must end in .npz")
     check_output(out, force=args.force)
     check_output(report_path(out), "--out (its report)", force=args.force)
-    with new_folder_cleanup(out.parent), dir_lock(out.with_name(f".{out.name}.lock"), "another flowfer-prepare or flowfer-synth"):
+    with new_folder_cleanup(out.parent), dir_lock(out.with_name(f".{out.name}.lock"), "another flowfer-prepare or "
+                                                  "flowfer-synth"):
         for target in (out, report_path(out)): remove_temporaries(target)
         data, report = make_synthetic(args.subjects, args.frames_per_segment, args.neutral_frames, args.size, args.seed,
                                       nuisance=args.nuisance, idiosyncrasy=args.idiosyncrasy, onset=args.onset,
@@ -439,6 +441,7 @@ def run_synth(args, argv: list[str]) -> None:
     print(report_summary(report) + f" Wrote {out} and {report_path(out).name}.")
 
 def synth_cli(argv: list[str] | None = None) -> int:
-    "flowfer-synth: render the synthetic set, write --out (.npz) and its report, print a one-paragraph summary (`cli.synth_parser`)."
+    """flowfer-synth: render the synthetic set, write --out (.npz) and its report, print a one-paragraph summary
+    (`cli.synth_parser`)."""
     from flowfer_nb.cli import synth_main
     return synth_main(argv)

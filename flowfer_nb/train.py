@@ -28,7 +28,8 @@ from torch import nn
 
 from .classifier import FlowClassifier, ModelConfig
 from .core import (FlowferError, atomic_write, check_output, configure_threads, dir_lock, new_folder_cleanup,
-                             progress_bar, progress_mode, provenance, read_text, seed_everything, sha256_file, write_json)
+                             progress_bar, progress_mode, provenance, read_text, seed_everything, sha256_file,
+                             write_json)
 from .data import (PAPER_CLASSES, SPLIT_KINDS, PreparedData, load_prepared, make_splits, match_classes,
                              resize_images, validation_split)
 
@@ -431,12 +432,13 @@ def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg:
     bar.close()
     return {"epochs_done": epoch, "stopped": epoch < cfg.epochs, "best": best, "history": history}
 
-# %% ../nbs/03_train.ipynb #ca7c9331
+# %% ../nbs/03_train.ipynb #296b5040
 FOLD_LOCK = "train.lock"
 
 def fold_fingerprint(data_sha256: str, model_cfg: dict, train_cfg: dict, split: str, fold: int, test_idx,
                      classes=()) -> str:
-    "SHA-256 (hex) of what a fold's result depends on: data, configurations (epochs aside), classes, split, fold, test rows."
+    """SHA-256 (hex) of what a fold's result depends on: data, configurations (epochs aside), classes, split, fold,
+    test rows."""
     train = {k: v for k, v in dict(train_cfg).items() if k != "epochs"}
     key = dict(data_sha256=str(data_sha256), model=dict(model_cfg), train=train, classes=[str(c) for c in classes],
                split=str(split), fold=int(fold), test_idx=[int(i) for i in np.asarray(test_idx).ravel()])
@@ -453,22 +455,23 @@ def _recorded(out_dir: Path) -> dict | None:
 
 def check_fingerprint(out_dir: str | os.PathLike, fingerprint: str, model_cfg: dict | None = None,
                       train_cfg: dict | None = None, classes=None) -> None:
-    "Refuse (FlowferError) a fold folder whose config.json records another fingerprint, naming what differs where it can."
+    """Refuse (FlowferError) a fold folder whose config.json records another fingerprint, naming what differs where it
+    can."""
     out_dir = Path(out_dir)
     info = _recorded(out_dir)
     if info is None or info.get("fingerprint") == fingerprint: return
     if "fingerprint" not in info:
-        raise FlowferError(f"{out_dir}: holds a fold without a fingerprint (an older flowfer_nb made it); train into another folder")
-    new = dict(model=model_cfg, train=None if train_cfg is None else {k: v for k, v in train_cfg.items() if k != "epochs"},
-               classes=classes)
-    old = dict(model=info.get("model"), train={k: v for k, v in (info.get("train") or {}).items() if k != "epochs"},
-               classes=info.get("classes"))
+        raise FlowferError(f"{out_dir}: holds a fold without a fingerprint (an older flowfer_nb made it); train into "
+                           "another folder")
+    without_epochs = lambda cfg: None if cfg is None else {k: v for k, v in cfg.items() if k != "epochs"}
+    new = dict(model=model_cfg, train=without_epochs(train_cfg), classes=classes)
+    old = dict(model=info.get("model"), train=without_epochs(info.get("train") or {}), classes=info.get("classes"))
     diff = [f"{part} {k}" for part in ("model", "train") if new[part] is not None and old[part] is not None
             for k in sorted(set(new[part]) | set(old[part])) if new[part].get(k) != old[part].get(k)]
     if classes is not None and list(classes) != old["classes"]: diff.append("classes")
     what = f"differs in {', '.join(diff)}" if diff else "another data file or split"
-    raise FlowferError(f"{out_dir}: was trained with other settings ({what}); its results cannot be resumed or averaged "
-                       f"with these; train into another folder (or --force to replace the fold)")
+    raise FlowferError(f"{out_dir}: was trained with other settings ({what}); its results cannot be resumed or "
+                       "averaged with these; train into another folder (or --force to replace the fold)")
 
 # %% ../nbs/03_train.ipynb #8cb2f354
 def _class_counts(labels: np.ndarray, classes) -> dict:
@@ -487,13 +490,17 @@ def _write_predictions(path, data: PreparedData, rows: np.ndarray, proba: np.nda
 def _guarded(train):
     "Lock the fold folder (rank 0) and check the fingerprint in its config.json before `train` runs."
     @functools.wraps(train)
-    def guarded(data, train_idx, test_idx, model_cfg, train_cfg, out_dir, *args, fingerprint: str | None = None, **kwargs):
+    def guarded(data, train_idx, test_idx, model_cfg, train_cfg, out_dir, *args, fingerprint: str | None = None,
+                **kwargs):
         out_dir = Path(out_dir)
         if int(os.environ.get("RANK", "0")) != 0:
-            return train(data, train_idx, test_idx, model_cfg, train_cfg, out_dir, *args, fingerprint=fingerprint, **kwargs)
+            return train(data, train_idx, test_idx, model_cfg, train_cfg, out_dir, *args, fingerprint=fingerprint,
+                         **kwargs)
         with dir_lock(out_dir / FOLD_LOCK, "another flowfer-train"):
-            if fingerprint is not None: check_fingerprint(out_dir, fingerprint, model_cfg.to_dict(), train_cfg.to_dict(), data.classes)
-            return train(data, train_idx, test_idx, model_cfg, train_cfg, out_dir, *args, fingerprint=fingerprint, **kwargs)
+            if fingerprint is not None:
+                check_fingerprint(out_dir, fingerprint, model_cfg.to_dict(), train_cfg.to_dict(), data.classes)
+            return train(data, train_idx, test_idx, model_cfg, train_cfg, out_dir, *args, fingerprint=fingerprint,
+                         **kwargs)
     return guarded
 
 @_guarded
@@ -502,8 +509,10 @@ def train_fold(data: PreparedData, train_idx, test_idx, model_cfg: ModelConfig, 
                progress: bool | None = None, stop_after: int | None = None, fingerprint: str | None = None) -> dict:
     """Train on `train_idx` (less a validation split), keep the epoch with the best validation accuracy, score `test_idx`.
     Writes out_dir/{config.json, log.csv, last.pt, best.pt, metrics.json, predictions.csv}; returns the metrics
-    (on rank 0; other processes get {epochs_done, stopped}). `model`: a ready model instead of FlowClassifier(model_cfg).
-    The folder is locked while it trains; `fingerprint` (`fold_fingerprint`) is recorded, and a folder holding another refused."""
+    (on rank 0; other processes get {epochs_done,
+                                     stopped}). `model`: a ready model instead of FlowClassifier(model_cfg).
+    The folder is locked while it trains; `fingerprint` (`fold_fingerprint`) is recorded, and a folder holding another
+    refused."""
     t0, out_dir, cfg = time.time(), Path(out_dir), train_cfg.validate()
     train_idx, test_idx = np.asarray(train_idx, dtype=np.int64), np.asarray(test_idx, dtype=np.int64)
     n, c = len(data), len(data.classes)
@@ -579,15 +588,19 @@ def load_run(run_dir: str | os.PathLike) -> FlowClassifier:
 
 # %% ../nbs/03_train.ipynb #2b1f996b
 def _fold_summary(out: Path, fingerprints: list[str]) -> dict | None:
-    "Mean and standard deviation of the folds' test accuracies once every fold has metrics.json with its expected fingerprint."
+    """Mean and standard deviation of the folds' test accuracies once every fold has metrics.json with its expected
+    fingerprint."""
     paths = [out / f"fold_{k:02d}" / "metrics.json" for k in range(len(fingerprints))]
     if not all(p.is_file() for p in paths): return None
     metrics = [json.loads(read_text(p)[0]) for p in paths]
     stale = [p.parent.name for p, m, fp in zip(paths, metrics, fingerprints) if m.get("fingerprint") != fp]
-    if stale: raise FlowferError(f"{out}: {', '.join(stale)} were trained with other settings (fingerprint differs); no summary "
+    if stale:
+        raise FlowferError(f"{out}: {', '.join(stale)} were trained with other settings (fingerprint differs); "
+                           "no summary "
                                  f"is written: retrain them (--fold K --force) or train into another --out")
     epochs = sorted({m.get("epochs_trained") for m in metrics})
-    if len(epochs) > 1: raise FlowferError(f"{out}: the folds were trained for different numbers of epochs {epochs}; no summary is "
+    if len(epochs) > 1:
+        raise FlowferError(f"{out}: the folds were trained for different numbers of epochs {epochs}; no summary is "
                                            f"written: continue the shorter ones with --resume --epochs {epochs[-1]}")
     acc = [m["test_accuracy"] for m in metrics]
     return {"folds": len(paths), "test_accuracy": acc, "mean": float(np.mean(acc)), "std": float(np.std(acc))}
@@ -613,13 +626,15 @@ def run_train(args, argv: list[str]) -> None:
         train_cfg = replace(train_cfg, seed=args.seed)
     train_cfg = replace(train_cfg, val_split={"uniform": "uniform", "grouped": "grouped", "loso": "subjects"}[args.split])  # mirror the test protocol
     if args.folds < 2 and args.split != "loso": raise FlowferError(f"--folds {args.folds}: must be >= 2")
-    if args.resume and args.force: raise FlowferError("--resume and --force: choose one (continue the folds, or replace them)")
+    if args.resume and args.force:
+        raise FlowferError("--resume and --force: choose one (continue the folds, or replace them)")
     resolve_device(args.device)
     out = check_output(args.out, folder=True)
     data = load_prepared(args.data)
     data = data.subset_classes(match_classes(args.classes or PAPER_CLASSES, data.classes))
     if model_cfg.n_classes != len(data.classes) and main:
-        print(f"note: config {args.config} has n_classes={model_cfg.n_classes}; the model gets the data's {len(data.classes)} "
+        print(f"note: config {args.config} has n_classes={model_cfg.n_classes}; the model gets the data's "
+              f"{len(data.classes)} "
               f"classes {list(data.classes)}")
     model_cfg = replace(model_cfg, n_classes=len(data.classes))
     splits = make_splits(data, args.split, args.folds, train_cfg.seed)
@@ -633,8 +648,9 @@ def run_train(args, argv: list[str]) -> None:
     has_ckpt = [(fold_dir(k) / "last.pt").is_file() for k in folds]
     if args.resume and not any(has_ckpt): raise FlowferError(f"{out}: --resume given but no fold has a checkpoint (last.pt) to resume")
     if not args.resume and not args.force and any(has_ckpt):
-        raise FlowferError(f"{out}: already holds a run; add --resume to continue it, --force to replace it, or choose another --out")
-    for k in range(len(splits)):  # every fold already here must belong to this run: it will be averaged with the new ones
+        raise FlowferError(f"{out}: already holds a run; add --resume to continue it, --force to replace it, or choose "
+                           "another --out")
+    for k in range(len(splits)):  # every fold already here must belong to this run: it is averaged with the new ones
         if not (args.force and k in folds):
             check_fingerprint(fold_dir(k), fingerprints[k], model_cfg.to_dict(), train_cfg.to_dict(), data.classes)
     if args.force and main:
@@ -644,7 +660,9 @@ def run_train(args, argv: list[str]) -> None:
         with new_folder_cleanup(out), new_folder_cleanup(fold_dir(k)):
             met = train_fold(data, *splits[k], model_cfg, train_cfg, fold_dir(k), resume=resume and args.resume,
                              device=args.device, progress=not args.quiet, fingerprint=fingerprints[k])
-        if main: print(f"fold {k}: test accuracy {met['test_accuracy']:.4f} (best epoch {met['best_epoch']}) -> {fold_dir(k)}")
+        if main:
+            print(f"fold {k}: test accuracy {met['test_accuracy']:.4f} (best epoch {met['best_epoch']}) -> "
+                  f"{fold_dir(k)}")
     summary = _fold_summary(out, fingerprints) if main else None
     if main and summary:
         write_json(out / "summary.json", {**summary, "split": args.split, "config": args.config, "data": str(args.data),
@@ -655,7 +673,8 @@ def run_train(args, argv: list[str]) -> None:
     if dist.is_available() and dist.is_initialized(): dist.barrier(); dist.destroy_process_group()
 
 def run_predict(args, argv: list[str]) -> None:
-    "flowfer-predict with the arguments `args` of `cli.predict_parser`: check the run, data and --out, then write the CSV."
+    """flowfer-predict with the arguments `args` of `cli.predict_parser`: check the run, data and --out, then write
+    the CSV."""
     configure_threads()
     dev = resolve_device(args.device)
     info = run_info(args.run)
@@ -674,7 +693,8 @@ def run_predict(args, argv: list[str]) -> None:
     known = np.isin(np.array(data.classes)[data.labels], classes)
     acc = (np.array(classes)[ev["pred"]] == np.array(data.classes)[data.labels])[known].mean() if known.any() else None
     if not args.quiet:
-        print(f"wrote {len(data)} predictions to {out}" + (f" (accuracy {acc:.4f} on {known.sum()} labelled images)" if acc is not None else ""))
+        print(f"wrote {len(data)} predictions to {out}" + (f" (accuracy {acc:.4f} on {known.sum()} labelled "
+                                                           "images)" if acc is not None else ""))
 
 def train_cli(argv: list[str] | None = None) -> int:
     "flowfer-train: train the folds of a split and write one run folder per fold (options: `cli.train_parser`)."
@@ -682,7 +702,8 @@ def train_cli(argv: list[str] | None = None) -> int:
     return train_main(argv)
 
 def predict_cli(argv: list[str] | None = None) -> int:
-    "flowfer-predict: class probabilities of every image of a prepared file under a trained run (options: `cli.predict_parser`)."
+    """flowfer-predict: class probabilities of every image of a prepared file under a trained run (options:
+    `cli.predict_parser`)."""
     from flowfer_nb.cli import predict_main
     return predict_main(argv)
 
