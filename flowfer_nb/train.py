@@ -28,8 +28,8 @@ from torch import nn
 
 from .classifier import FlowClassifier, ModelConfig
 from .core import (FlowferError, atomic_write, check_output, configure_threads, dir_lock, new_folder_cleanup,
-                             progress_bar, progress_mode, provenance, read_text, seed_everything, sha256_file,
-                             write_json)
+                             progress_bar, progress_mode, provenance, read_text, remove_temporaries, seed_everything,
+                             sha256_file, write_json)
 from .data import (PAPER_CLASSES, SPLIT_KINDS, PreparedData, load_prepared, make_splits, match_classes,
                              resize_images, validation_split)
 
@@ -488,7 +488,7 @@ def _write_predictions(path, data: PreparedData, rows: np.ndarray, proba: np.nda
                         *[f"{v:.6g}" for v in p], classes[int(p.argmax())]])
 
 def _guarded(train):
-    "Lock the fold folder (rank 0) and check the fingerprint in its config.json before `train` runs."
+    "Lock the fold folder (rank 0), check the fingerprint in its config.json, remove stale temporaries; then `train`."
     @functools.wraps(train)
     def guarded(data, train_idx, test_idx, model_cfg, train_cfg, out_dir, *args, fingerprint: str | None = None,
                 **kwargs):
@@ -499,6 +499,7 @@ def _guarded(train):
         with dir_lock(out_dir / FOLD_LOCK, "another flowfer-train"):
             if fingerprint is not None:
                 check_fingerprint(out_dir, fingerprint, model_cfg.to_dict(), train_cfg.to_dict(), data.classes)
+            for tmp in out_dir.glob(".*.tmp"): tmp.unlink(missing_ok=True)  # left by a killed write; we hold the lock
             return train(data, train_idx, test_idx, model_cfg, train_cfg, out_dir, *args, fingerprint=fingerprint,
                          **kwargs)
     return guarded
@@ -680,6 +681,7 @@ def run_predict(args, argv: list[str]) -> None:
     info = run_info(args.run)
     out = Path(args.out) if args.out else Path(args.run) / f"predictions_{Path(args.data).name.removesuffix('.npz')}.csv"
     check_output(out, "--out" if args.out else "--out (default)", force=args.force)
+    remove_temporaries(out)  # what a killed earlier run left
     data = load_prepared(args.data)
     if data.image_size != info["data_image_size"]:
         s, t = data.image_size, info["data_image_size"]
