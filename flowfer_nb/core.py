@@ -55,6 +55,13 @@ def os_error_line(e: OSError) -> str:
 
 def _raise_terminated(signum, frame): raise Terminated()
 
+def _say(line: str) -> None:
+    "Print `line` on stderr after closing any progress bar still drawn, so that it starts a line of its own."
+    if "tqdm" in sys.modules:
+        from tqdm import tqdm
+        for bar in list(getattr(tqdm, "_instances", ())): bar.close()
+    print(line, file=sys.stderr)
+
 def cli_entry(main: Callable[[list[str] | None], object]) -> Callable[[list[str] | None], int]:
     """Wrap a CLI `main(argv)`: `FlowferError` and `OSError` print one line and exit `EXIT_USER_ERROR`; SIGTERM exits
     143."""
@@ -66,16 +73,16 @@ def cli_entry(main: Callable[[list[str] | None], object]) -> Callable[[list[str]
         try:
             main(argv)
         except FlowferError as e:
-            print(f"{name}: error: {e}", file=sys.stderr)
+            _say(f"{name}: error: {e}")
             raise SystemExit(EXIT_USER_ERROR)
         except OSError as e:
-            print(f"{name}: error: {os_error_line(e)}", file=sys.stderr)
+            _say(f"{name}: error: {os_error_line(e)}")
             raise SystemExit(EXIT_USER_ERROR)
         except KeyboardInterrupt:
-            print(f"{name}: interrupted", file=sys.stderr)
+            _say(f"{name}: interrupted")
             raise SystemExit(EXIT_INTERRUPTED)
         except Terminated:
-            print(f"{name}: terminated", file=sys.stderr)
+            _say(f"{name}: terminated")
             raise SystemExit(EXIT_TERMINATED)
         finally:
             if in_main: signal.signal(signal.SIGTERM, previous)
