@@ -232,8 +232,8 @@ def _check_args(a) -> None:
     for flag in ("warmup", "seed"):
         if getattr(a, flag) < 0: raise FlowferError(f"--{flag} {getattr(a, flag)}: must be >= 0")
     if a.img_size % 2 ** a.n_blocks:
-        raise FlowferError(f"--size {a.img_size}: must be divisible by 2**n_blocks = {2 ** a.n_blocks} (--n-blocks "
-                           f"{a.n_blocks})")
+        raise FlowferError(f"--size {a.img_size}: must be divisible by 2**n_blocks = {2 ** a.n_blocks} "
+                           f"(--n-blocks {a.n_blocks})")
 
 def _flops_note(flops, achieved) -> str:
     return "" if flops is None else f", {flops / 1e9:.3f} GFLOP/img, {achieved:.1f} GFLOP/s"

@@ -237,16 +237,16 @@ def read_text(path: str | os.PathLike) -> tuple[str, str]:
     encoding = next((enc for bom, enc in boms if raw.startswith(bom)), "utf-8")
     try: return raw.decode(encoding), encoding
     except UnicodeDecodeError as e:
-        raise FlowferError(f"{path}: not {encoding.upper()} text (byte 0x{raw[e.start]:02x} at offset {e.start}); "
-                           f"save it as UTF-8") from None
+        raise FlowferError(f"{path}: not {encoding.upper()} text (byte 0x{raw[e.start]:02x} at offset "
+                           f"{e.start}); save it as UTF-8") from None
 
 # %% ../nbs/00_core.ipynb #c6eb6fdf
 _SHARED_LOCKS: set[int] = set()  # descriptors of the locks held with share=True, for the kernels a holder starts
 
 def _holder_note(path: Path) -> str:
     try: h = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError): return "holder unknown"
-    if not isinstance(h, dict): return "holder unknown"
+    except (OSError, ValueError): return "held by a process that left no note"
+    if not isinstance(h, dict): return "held by a process that left no note"
     note = f"taken by pid {h.get('pid')} on {h.get('host')} at {h.get('time')}"
     if h.get("host") == socket.gethostname() and isinstance(h.get("pid"), int) and not _pid_alive(h["pid"]):
         note += "; that process has ended, a process it started (a notebook kernel) still holds it"
@@ -269,8 +269,8 @@ def dir_lock(path: str | os.PathLike, what: str = "another run", share: bool = F
         try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise FlowferError(f"{path.parent}: {what} is writing here ({_holder_note(path)}); wait for it to "
-                               "end") from None
+            raise FlowferError(f"{path.parent}: {what} is writing here ({path.name} {_holder_note(path)}); "
+                               "wait for it to end") from None
         try: same = os.stat(path).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError: same = False
         if same: break

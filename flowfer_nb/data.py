@@ -153,8 +153,8 @@ def _check_arrays(path: Path, arrays: dict) -> dict:
     if missing: raise FlowferError(f"{path}: not a prepared data set (missing {missing})")
     version = arrays["format_version"]
     if version.shape != () or version.dtype.kind not in "iu":
-        raise FlowferError(f"{path}: format_version must be one integer, got {version.dtype} {version.shape}; prepare "
-                           "it again")
+        raise FlowferError(f"{path}: format_version must be one integer, got {version.dtype} {version.shape}; "
+                           "prepare it again")
     if int(version) != FORMAT_VERSION:
         raise FlowferError(f"{path}: prepared with format version {int(version)}, this flowfer_nb reads version "
                            f"{FORMAT_VERSION}; prepare it again")
@@ -390,8 +390,8 @@ def parse_label_map(spec: str | dict | None) -> dict[str, str]:
         items = [i for i in re.split(r"[,\s]+", spec) if i]
         bad = [i for i in items if i.count("=") != 1]
         if bad or not items:
-            raise FlowferError(f"label map {spec!r}: expected {' or '.join(LABEL_MAPS)} or CODE=NAME pairs such as "
-                               "1=anger,2=contempt")
+            raise FlowferError(f"label map {spec!r}: expected {' or '.join(LABEL_MAPS)} or CODE=NAME pairs "
+                               "such as 1=anger,2=contempt")
         pairs = [tuple(i.split("=")) for i in items]
     out = {}
     for code, name in pairs:
@@ -543,8 +543,8 @@ class _Tally:
             numeric = all(re.fullmatch(r"[0-9]+", str(e)) for e in self.unknown)
             maps = " or ".join(LABEL_MAPS)
             hint = f"; numeric labels need a label map (--label-map {maps} or CODE=NAME pairs)" if numeric else ""
-            self.warnings.append(f"{sum(self.unknown.values())} rows with unknown expressions {dict(self.unknown)} "
-                                 f"were rejected{hint}")
+            n = sum(self.unknown.values())
+            self.warnings.append(f"{n} rows with unknown expressions {dict(self.unknown)} were rejected{hint}")
         if self.path_fixes: self.warnings.append(f"paths found only as another spelling: {dict(self.path_fixes)}")
         report = self._report(classes, empty)
         if len(classes) < 2:
@@ -840,8 +840,8 @@ def check_rejections(report: dict, max_rejected: float = MAX_REJECTED, flag: str
     reasons = ", ".join(f"{r} {n}" for r, n in list(report["rejected_by_reason"].items())[:3])
     first = min(report["rejections"], key=lambda r: math.inf if r.get("row") is None else r["row"])  # the earliest line
     where = f" (line {first['row']})" if first.get("row") else ""
-    raise FlowferError(f"{report['source']}: rejected {rejected} of {read} rows ({100 * rejected / read:.0f}%: {reasons}; "
-                       "first: "
+    raise FlowferError(f"{report['source']}: rejected {rejected} of {read} rows ({100 * rejected / read:.0f}%: "
+                       f"{reasons}; first: "
                        f"{first['file']}{where}: {first['reason']}); nothing written. Fix the source, or add {flag} "
                        f"{math.ceil(100 * rejected / read) / 100:g} to keep the {report['kept']} usable images")
 
@@ -859,8 +859,8 @@ def run_prepare(args, argv: list[str]) -> None:
     if not 0 <= args.max_rejected <= 1:
         raise FlowferError(f"--max-rejected {args.max_rejected}: expected a fraction from 0 to 1")
     label_map = parse_label_map(args.label_map)
-    with new_folder_cleanup(out.parent), dir_lock(out.with_name(f".{out.name}.lock"), "another flowfer-prepare or "
-                                                  "flowfer-synth"):
+    lock = dir_lock(out.with_name(f".{out.name}.lock"), "another flowfer-prepare or flowfer-synth")
+    with new_folder_cleanup(out.parent), lock:
         for target in (out, report_path(out)): remove_temporaries(target)
         data, report = prepare(source, args.layout, classes=args.classes, size=args.size, face_crop=args.face_crop,
                                margin=args.margin, subject_regex=args.subject_regex, every_k=args.every_k,

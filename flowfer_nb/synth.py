@@ -430,8 +430,8 @@ def run_synth(args, argv: list[str]) -> None:
     if out.suffix != ".npz": raise FlowferError(f"--out {args.out}: the prepared file must end in .npz")
     check_output(out, force=args.force)
     check_output(report_path(out), "--out (its report)", force=args.force)
-    with new_folder_cleanup(out.parent), dir_lock(out.with_name(f".{out.name}.lock"), "another flowfer-prepare or "
-                                                  "flowfer-synth"):
+    lock = dir_lock(out.with_name(f".{out.name}.lock"), "another flowfer-prepare or flowfer-synth")
+    with new_folder_cleanup(out.parent), lock:
         for target in (out, report_path(out)): remove_temporaries(target)
         data, report = make_synthetic(args.subjects, args.frames_per_segment, args.neutral_frames, args.size, args.seed,
                                       nuisance=args.nuisance, idiosyncrasy=args.idiosyncrasy, onset=args.onset,

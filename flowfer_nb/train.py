@@ -11,9 +11,9 @@ import functools
 import hashlib
 import json
 import math
-import shutil
 import os
 import random
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, fields, replace
@@ -510,10 +510,9 @@ def train_fold(data: PreparedData, train_idx, test_idx, model_cfg: ModelConfig, 
                progress: bool | None = None, stop_after: int | None = None, fingerprint: str | None = None) -> dict:
     """Train on `train_idx` (less a validation split), keep the epoch with the best validation accuracy, score `test_idx`.
     Writes out_dir/{config.json, log.csv, last.pt, best.pt, metrics.json, predictions.csv}; returns the metrics
-    (on rank 0; other processes get {epochs_done,
-                                     stopped}). `model`: a ready model instead of FlowClassifier(model_cfg).
+    (on rank 0; other processes get {epochs_done, stopped}). `model`: a ready model instead of FlowClassifier(model_cfg).
     The folder is locked while it trains; `fingerprint` (`fold_fingerprint`) is recorded, and a folder holding another
-    refused."""
+    is refused."""
     t0, out_dir, cfg = time.time(), Path(out_dir), train_cfg.validate()
     train_idx, test_idx = np.asarray(train_idx, dtype=np.int64), np.asarray(test_idx, dtype=np.int64)
     n, c = len(data), len(data.classes)
@@ -596,13 +595,12 @@ def _fold_summary(out: Path, fingerprints: list[str]) -> dict | None:
     metrics = [json.loads(read_text(p)[0]) for p in paths]
     stale = [p.parent.name for p, m, fp in zip(paths, metrics, fingerprints) if m.get("fingerprint") != fp]
     if stale:
-        raise FlowferError(f"{out}: {', '.join(stale)} were trained with other settings (fingerprint differs); "
-                           "no summary "
-                                 f"is written: retrain them (--fold K --force) or train into another --out")
+        raise FlowferError(f"{out}: {', '.join(stale)} were trained with other settings (fingerprint differs); no "
+                           "summary is written: retrain them (--fold K --force) or train into another --out")
     epochs = sorted({m.get("epochs_trained") for m in metrics})
     if len(epochs) > 1:
         raise FlowferError(f"{out}: the folds were trained for different numbers of epochs {epochs}; no summary is "
-                                           f"written: continue the shorter ones with --resume --epochs {epochs[-1]}")
+                           f"written: continue the shorter ones with --resume --epochs {epochs[-1]}")
     acc = [m["test_accuracy"] for m in metrics]
     return {"folds": len(paths), "test_accuracy": acc, "mean": float(np.mean(acc)), "std": float(np.std(acc))}
 
@@ -635,8 +633,7 @@ def run_train(args, argv: list[str]) -> None:
     data = data.subset_classes(match_classes(args.classes or PAPER_CLASSES, data.classes))
     if model_cfg.n_classes != len(data.classes) and main:
         print(f"note: config {args.config} has n_classes={model_cfg.n_classes}; the model gets the data's "
-              f"{len(data.classes)} "
-              f"classes {list(data.classes)}")
+              f"{len(data.classes)} classes {list(data.classes)}")
     model_cfg = replace(model_cfg, n_classes=len(data.classes))
     splits = make_splits(data, args.split, args.folds, train_cfg.seed)
     if args.fold is not None and not 0 <= args.fold < len(splits):
@@ -695,8 +692,8 @@ def run_predict(args, argv: list[str]) -> None:
     known = np.isin(np.array(data.classes)[data.labels], classes)
     acc = (np.array(classes)[ev["pred"]] == np.array(data.classes)[data.labels])[known].mean() if known.any() else None
     if not args.quiet:
-        print(f"wrote {len(data)} predictions to {out}" + (f" (accuracy {acc:.4f} on {known.sum()} labelled "
-                                                           "images)" if acc is not None else ""))
+        note = "" if acc is None else f" (accuracy {acc:.4f} on {known.sum()} labelled images)"
+        print(f"wrote {len(data)} predictions to {out}{note}")
 
 def train_cli(argv: list[str] | None = None) -> int:
     "flowfer-train: train the folds of a split and write one run folder per fold (options: `cli.train_parser`)."
