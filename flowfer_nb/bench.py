@@ -18,14 +18,14 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .classifier import FlowClassifier, ModelConfig, Objective, count_parameters
-from .core import ArgumentParser, FlowferError, cli_entry, configure_threads, provenance, seed_everything
+from .core import FlowferError, configure_threads, provenance, seed_everything
 from .flows import FAST_LEVERS, FlowLevers, set_levers
 
 # %% auto #0
 __all__ = ['BENCH_COND_FLOWS', 'BENCH_CLASSES', 'BENCH_BITS', 'MATMUL_SIZE', 'BENCH_PATHS', 'LEVERS', 'CUDA_ONLY_LEVERS',
            'VARIANTS', 'MALLOC_TUNABLES', 'BENCH_LR', 'REQUIRED_KEYS', 'MALLOC_ENV', 'bench_config', 'time_it',
            'matmul_peak_gflops', 'flops_per_image', 'peak_memory_mib', 'resolve_levers', 'tf32', 'apply_model_levers',
-           'run_bench', 'bench_device', 'bench_cli']
+           'run_bench', 'bench_device', 'run_bench_cli', 'bench_cli']
 
 # %% ../nbs/10_bench.ipynb #004bc38e
 BENCH_COND_FLOWS = 4   # steps of h, as in the quick and paper configurations
@@ -213,23 +213,6 @@ def _device_name(dev: torch.device) -> str:
 
 
 # %% ../nbs/10_bench.ipynb #ced42909
-def _parser() -> ArgumentParser:
-    p = ArgumentParser(prog="flowfer-bench", description="Time training, classification and f-only passes of the flow classifier on random images.")
-    p.add_argument("--img-size", type=int, default=64, help="square image side (default 64, the paper's)")
-    p.add_argument("--n-blocks", type=int, default=4, help="Glow levels (default 4)")
-    p.add_argument("--n-flows", type=int, default=32, help="flow steps per level (default 32)")
-    p.add_argument("--hidden", type=int, default=512, help="coupling network width of f and h (default 512)")
-    p.add_argument("--batch", type=int, default=32, help="images per step (default 32)")
-    p.add_argument("--steps", type=int, default=10, help="timed steps per measurement (default 10)")
-    p.add_argument("--warmup", type=int, default=1, help="untimed steps before each measurement (default 1)")
-    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    p.add_argument("--variant", default="fast", help="plain (straightforward float32) or fast (the measured winners; default)")
-    p.add_argument("--levers", default=None, help=f"comma-separated levers on top of plain, replacing the variant's: {','.join(LEVERS)}")
-    p.add_argument("--no-flops", action="store_true", help="skip the FLOP count (its keys are null)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
-    return p
-
 def bench_device(name: str) -> torch.device:
     "`cpu`, or `cuda` (the current CUDA device); FlowferError if CUDA is missing. (No import of the training module.)"
     if name == "cuda" and not torch.cuda.is_available(): raise FlowferError(f"device '{name}': CUDA is not available on this machine")
@@ -246,7 +229,8 @@ def _check_args(a) -> None:
     for flag in ("warmup", "seed"):
         if getattr(a, flag) < 0: raise FlowferError(f"--{flag} {getattr(a, flag)}: must be >= 0")
     if a.img_size % 2 ** a.n_blocks:
-        raise FlowferError(f"--img-size {a.img_size}: must be divisible by 2**n_blocks = {2 ** a.n_blocks} (--n-blocks {a.n_blocks})")
+        raise FlowferError(f"--size {a.img_size}: must be divisible by 2**n_blocks = {2 ** a.n_blocks} "
+                           f"(--n-blocks {a.n_blocks})")
 
 def _flops_note(flops, achieved) -> str:
     return "" if flops is None else f", {flops / 1e9:.3f} GFLOP/img, {achieved:.1f} GFLOP/s"
@@ -263,11 +247,9 @@ def _summary(r: dict) -> str:
         + ("" if r['classify_over_forward_flops'] is None else f", {r['classify_over_forward_flops']:.2f}x in FLOPs"),
         f"peak memory {r['peak_mem_mib']:.0f} MiB ({r['peak_mem_kind']}); matmul {r['matmul_size']}^2: {r['matmul_peak_gflops']:.1f} GFLOP/s"])
 
-@cli_entry
-def bench_cli(argv: list[str] | None = None) -> None:
-    "flowfer-bench: build the model at the given sizes and report its speed, memory and FLOPs (JSON last line with --json)."
-    argv = sys.argv[1:] if argv is None else list(argv)
-    a = _parser().parse_args(argv)
+def run_bench_cli(args, argv: list[str]) -> None:
+    "flowfer-bench with the arguments `args` of `cli.bench_parser`: build the model, report speed, memory and FLOPs."
+    a = args
     _check_args(a)
     dev = bench_device(a.device)
     levers = resolve_levers(a.variant, a.levers, dev)
@@ -276,8 +258,15 @@ def bench_cli(argv: list[str] | None = None) -> None:
     variant = a.variant if a.levers is None else "custom"
     r = run_bench(bench_config(a.img_size, a.n_blocks, a.n_flows, a.hidden), a.batch, a.steps, a.warmup, dev, a.seed,
                   levers=levers, variant=variant, count_flops=not a.no_flops)
-    print(_summary(r), flush=True)
+    if not a.quiet: print(_summary(r), flush=True)
     if a.json: print(json.dumps({**r, "provenance": provenance()}, allow_nan=False), flush=True)
+
+def bench_cli(argv: list[str] | None = None) -> int:
+    """flowfer-bench: build the model at the given sizes and report its speed, memory and FLOPs (options:
+    `cli.bench_parser`)."""
+    from flowfer_nb.cli import bench_main
+    return bench_main(argv)
+
 
 # %% ../nbs/10_bench.ipynb #41e04f0e
 if __name__ == "__main__" and "__file__" in globals(): bench_cli()  # python -m flowfer_nb.bench (the malloc re-exec uses it)

@@ -6,15 +6,24 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
+import datetime as dt
+import errno
+import fcntl
 import functools
+import hashlib
 import json
 import os
 import platform
 import random
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -22,27 +31,61 @@ from typing import Callable, Iterator
 import numpy as np
 
 # %% auto #0
-__all__ = ['EXIT_USER_ERROR', 'PROVENANCE_PACKAGES', 'FlowferError', 'cli_entry', 'ArgumentParser', 'seed_everything',
-           'configure_threads', 'atomic_write', 'write_json', 'git_revision', 'provenance']
+__all__ = ['EXIT_USER_ERROR', 'EXIT_INTERRUPTED', 'EXIT_TERMINATED', 'PROGRESS_MODES', 'PROVENANCE_PACKAGES', 'FlowferError',
+           'Terminated', 'os_error_line', 'cli_entry', 'ArgumentParser', 'seed_everything', 'configure_threads',
+           'atomic_write', 'write_json', 'write_together', 'remove_temporaries', 'check_output', 'new_folder_cleanup',
+           'sha256_file', 'read_text', 'dir_lock', 'shared_lock_fds', 'progress_mode', 'LineProgress', 'progress_bar',
+           'git_revision', 'provenance']
 
 # %% ../nbs/00_core.ipynb #d386fd2d
 class FlowferError(Exception):
     "An error caused by the user's input: its message names the file or argument and the problem."
 
 EXIT_USER_ERROR = 2  # exit status of a command-line tool refusing bad input (argparse uses 2 too)
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM: what a shell reports for a killed job
+
+class Terminated(BaseException):
+    "Raised in the main thread by SIGTERM inside `cli_entry`, so that `finally` blocks and `atomic_write` clean up."
+
+def os_error_line(e: OSError) -> str:
+    "One line for an OSError: the path(s) it names and the system's reason, e.g. 'out.npz: No space left on device'."
+    reason = e.strerror or str(e)
+    paths = [str(p) for p in (e.filename, e.filename2) if p is not None]
+    return f"{' -> '.join(paths)}: {reason}" if paths else reason
+
+def _raise_terminated(signum, frame): raise Terminated()
+
+def _say(line: str) -> None:
+    "Print `line` on stderr after closing any progress bar still drawn, so that it starts a line of its own."
+    if "tqdm" in sys.modules:
+        from tqdm import tqdm
+        for bar in list(getattr(tqdm, "_instances", ())): bar.close()
+    print(line, file=sys.stderr)
 
 def cli_entry(main: Callable[[list[str] | None], object]) -> Callable[[list[str] | None], int]:
-    "Wrap a CLI `main(argv)` so a `FlowferError` prints one line and exits `EXIT_USER_ERROR`."
+    """Wrap a CLI `main(argv)`: `FlowferError` and `OSError` print one line and exit `EXIT_USER_ERROR`; SIGTERM exits
+    143."""
     @functools.wraps(main)
     def _run(argv: list[str] | None = None) -> int:
+        name = Path(sys.argv[0]).name
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main else None
         try:
             main(argv)
         except FlowferError as e:
-            print(f"{Path(sys.argv[0]).name}: error: {e}", file=sys.stderr)
+            _say(f"{name}: error: {e}")
+            raise SystemExit(EXIT_USER_ERROR)
+        except OSError as e:
+            _say(f"{name}: error: {os_error_line(e)}")
             raise SystemExit(EXIT_USER_ERROR)
         except KeyboardInterrupt:
-            print(f"{Path(sys.argv[0]).name}: interrupted", file=sys.stderr)
-            raise SystemExit(130)
+            _say(f"{name}: interrupted")
+            raise SystemExit(EXIT_INTERRUPTED)
+        except Terminated:
+            _say(f"{name}: terminated")
+            raise SystemExit(EXIT_TERMINATED)
+        finally:
+            if in_main: signal.signal(signal.SIGTERM, previous)
         return 0
     return _run
 
@@ -113,6 +156,174 @@ def _json_default(o):
     if isinstance(o, np.ndarray): return o.tolist()
     if isinstance(o, Path): return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+# %% ../nbs/00_core.ipynb #862e94ef
+def _temporary(path: Path) -> tuple[int, Path]:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, _DEFAULT_MODE & ~_umask())
+    return fd, Path(tmp)
+
+def write_together(writers: dict) -> None:
+    "{path: write(binary file)}: write every file to a temporary beside it, then rename all (old files removed first)."
+    paths = [Path(p) for p in writers]
+    tmps = []
+    try:
+        for path, write in zip(paths, writers.values()):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = _temporary(path)
+            tmps.append(tmp)
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+        for path in paths[1:]: path.unlink(missing_ok=True)  # no old companion survives beside a new first file
+        for path, tmp in zip(paths, tmps): os.replace(tmp, path)
+    except BaseException as e:
+        for tmp in tmps: tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno is not None:  # name the file the user asked for, not the temporary
+            raise OSError(e.errno, e.strerror, str(paths[len(tmps) - 1])) from None
+        raise
+
+def remove_temporaries(path: str | os.PathLike) -> list[str]:
+    "Delete the `.NAME.*.tmp` files that a killed `atomic_write` of `path` left; return their names."
+    path = Path(path)
+    stale = sorted(path.parent.glob(f".{path.name}.*.tmp")) if path.parent.is_dir() else []
+    for p in stale: p.unlink(missing_ok=True)
+    return [p.name for p in stale]
+
+# %% ../nbs/00_core.ipynb #f72546e9
+def check_output(path: str | os.PathLike, flag: str = "--out", force: bool = False, folder: bool = False) -> Path:
+    "Refuse (FlowferError naming `flag`) an output `path` that cannot be written, or exists without `force`; return it."
+    path = Path(path)
+    what = "folder" if folder else "file"
+    if path.exists() or path.is_symlink():
+        if not folder and path.is_dir(): raise FlowferError(f"{flag} {path}: is a folder, expected a file")
+        if folder and not path.is_dir(): raise FlowferError(f"{flag} {path}: is a file, expected a folder")
+        if not force and not folder: raise FlowferError(f"{flag} {path}: exists; add --force to replace it")
+    probe = path if folder and path.is_dir() else path.parent
+    while not probe.exists() and probe != probe.parent: probe = probe.parent
+    if not probe.is_dir(): raise FlowferError(f"{flag} {path}: {probe} is a file, so the {what} cannot be created")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".flowfer-probe.", dir=probe)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e: raise FlowferError(f"{flag} {path}: {probe} is not writable ({e.strerror})") from None
+    return path
+
+@contextlib.contextmanager
+def new_folder_cleanup(folder: str | os.PathLike) -> Iterator[Path]:
+    "If `folder` does not exist yet and the block fails, remove it again when it holds no file (only empty folders)."
+    folder = Path(folder)
+    existed = folder.exists()
+    try: yield folder
+    except BaseException:
+        if not existed and folder.is_dir() and not any(p.is_file() or p.is_symlink() for p in folder.rglob("*")):
+            shutil.rmtree(folder)
+        raise
+
+def sha256_file(path: str | os.PathLike) -> str:
+    "Hex SHA-256 of the file at `path`."
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""): h.update(block)
+    return h.hexdigest()
+
+def read_text(path: str | os.PathLike) -> tuple[str, str]:
+    """The text of `path` and its encoding: UTF-8 (a BOM is dropped) or UTF-16 with a BOM; FlowferError naming the
+    file if neither."""
+    path = Path(path)
+    raw = path.read_bytes()
+    boms = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+    encoding = next((enc for bom, enc in boms if raw.startswith(bom)), "utf-8")
+    try: return raw.decode(encoding), encoding
+    except UnicodeDecodeError as e:
+        raise FlowferError(f"{path}: not {encoding.upper()} text (byte 0x{raw[e.start]:02x} at offset "
+                           f"{e.start}); save it as UTF-8") from None
+
+# %% ../nbs/00_core.ipynb #c6eb6fdf
+_SHARED_LOCKS: set[int] = set()  # descriptors of the locks held with share=True, for the kernels a holder starts
+
+def _holder_note(path: Path) -> str:
+    try: h = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError): return "held by a process that left no note"
+    if not isinstance(h, dict): return "held by a process that left no note"
+    note = f"taken by pid {h.get('pid')} on {h.get('host')} at {h.get('time')}"
+    if h.get("host") == socket.gethostname() and isinstance(h.get("pid"), int) and not _pid_alive(h["pid"]):
+        note += "; that process has ended, a process it started (a notebook kernel) still holds it"
+    return note
+
+def _pid_alive(pid: int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+@contextlib.contextmanager
+def dir_lock(path: str | os.PathLike, what: str = "another run", share: bool = False) -> Iterator[Path]:
+    """Hold an exclusive flock on the file `path` (its folder is created) for the block; FlowferError naming the
+    holder if taken."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise FlowferError(f"{path.parent}: {what} is writing here ({path.name} {_holder_note(path)}); "
+                               "wait for it to end") from None
+        try: same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError: same = False
+        if same: break
+        os.close(fd)  # the holder removed the file after we opened it: lock the new one
+    me = dict(pid=os.getpid(), host=socket.gethostname(), argv=sys.argv,
+              time=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    with contextlib.suppress(OSError):  # on a full disk the lock holds without its note
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(me).encode(), 0)
+    if share: _SHARED_LOCKS.add(fd)
+    try: yield path
+    finally:
+        _SHARED_LOCKS.discard(fd)
+        with contextlib.suppress(FileNotFoundError): path.unlink()
+        os.close(fd)
+
+def shared_lock_fds() -> tuple[int, ...]:
+    "The descriptors of the locks this process holds with share=True (to pass to a child as `pass_fds`)."
+    return tuple(sorted(_SHARED_LOCKS))
+
+# %% ../nbs/00_core.ipynb #23104fa7
+PROGRESS_MODES = ("bar", "lines", "none")
+
+def progress_mode(progress: bool | None, stream=None) -> str:
+    "'none' if `progress` is False (or None off a terminal), else 'bar' on a terminal and 'lines' elsewhere."
+    stream = sys.stderr if stream is None else stream
+    tty = hasattr(stream, "isatty") and stream.isatty()
+    if progress is False or (progress is None and not tty): return "none"
+    return "bar" if tty else "lines"
+
+class LineProgress:
+    "tqdm's interface for logs: one line `desc: k=v, ... (N s)` per `set_postfix` call, none per update."
+    def __init__(self, total=None, initial=0, desc="", unit="it", file=None, **_):
+        self.total, self.n, self.desc, self.unit = total, initial, desc, unit
+        self.file, self.start = file, time.perf_counter()
+    def update(self, n=1): self.n += n
+    def reset(self, total=None):
+        self.n = 0
+        if total is not None: self.total = total
+    def set_postfix(self, refresh=True, **values):
+        shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items())
+        print(f"{self.desc}: {shown} ({time.perf_counter() - self.start:.1f} s)", file=self.file or sys.stderr,
+              flush=True)
+    def close(self): pass
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.close()
+
+def progress_bar(mode: str, **kwargs):
+    "A tqdm bar ('bar'), a `LineProgress` ('lines') or a disabled tqdm ('none'), with tqdm's keyword arguments."
+    from tqdm import tqdm
+    if mode not in PROGRESS_MODES: raise FlowferError(f"progress mode {mode!r}: expected one of {PROGRESS_MODES}")
+    if mode == "lines": return LineProgress(**kwargs)
+    return tqdm(disable=mode == "none", **kwargs)
 
 # %% ../nbs/00_core.ipynb #82e25edd
 PROVENANCE_PACKAGES = ("flowfer_nb", "torch", "numpy", "pandas", "scikit-learn", "xgboost-cpu", "openTSNE", "opencv-python-headless")

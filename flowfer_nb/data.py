@@ -5,19 +5,20 @@
 # %% ../nbs/00_data.ipynb #a5fa2cd3
 from __future__ import annotations
 
-import argparse
-import codecs
 import dataclasses
 import enum
 import csv
 import functools
+import hashlib
 import io
 import json
+import math
 import os
 import re
 import struct
 import sys
 import time
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,18 +29,20 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from tqdm import tqdm
 
-from .core import ArgumentParser, FlowferError, atomic_write, cli_entry, provenance, write_json
+from .core import (FlowferError, check_output, dir_lock, new_folder_cleanup, progress_mode, provenance,
+                             read_text, remove_temporaries, write_together)
 
 # %% auto #0
 __all__ = ['PAPER_CLASSES', 'NEUTRAL', 'FORMAT_VERSION', 'ZIP_MAGIC', 'EXPRESSIONS', 'EXPRESSION_ALIASES',
            'SIXTEEN_TO_EIGHT_SHIFT', 'EXIF_ORIENTATION', 'FACE_CROPS', 'HAAR_CASCADE', 'HAAR_SCALE_FACTOR',
            'HAAR_MIN_NEIGHBOURS', 'HAAR_WINDOW', 'MIN_FACE_FRACTION', 'FACE_MARGIN', 'DEFAULT_SIZE', 'LAYOUTS',
-           'MANIFEST_COLUMNS', 'MANIFEST_OPTIONAL', 'SEGMENT_COLUMNS', 'PROTOCOL_UNITS', 'UNITS', 'PROTOCOLS',
-           'DEFAULT_FOLDS', 'SHARED_DATA_ENV', 'SHARED_REAL', 'PreparedData', 'report_path', 'save_prepared',
-           'load_prepared', 'normalise_expression', 'RejectedFile', 'decode_image', 'detect_face', 'square_box',
-           'centre_square', 'crop_face', 'resize_images', 'resolve_classes', 'read_manifest', 'read_folders',
-           'read_videos', 'prepare', 'report_summary', 'Protocol', 'protocol', 'make_splits', 'validation_split',
-           'project_root', 'shared_real_dir', 'prepare_cli']
+           'MANIFEST_COLUMNS', 'MANIFEST_OPTIONAL', 'SEGMENT_COLUMNS', 'LABEL_MAPS', 'PROTOCOL_UNITS', 'UNITS',
+           'PROTOCOLS', 'DEFAULT_FOLDS', 'SHARED_DATA_ENV', 'SHARED_REAL', 'MAX_REJECTED', 'PreparedData',
+           'report_path', 'save_prepared', 'load_prepared', 'normalise_expression', 'RejectedFile', 'decode_image',
+           'detect_face', 'square_box', 'centre_square', 'crop_face', 'resize_images', 'resolve_classes',
+           'match_classes', 'parse_label_map', 'read_manifest', 'read_folders', 'read_videos', 'prepare',
+           'report_summary', 'Protocol', 'protocol', 'make_splits', 'validation_split', 'project_root',
+           'shared_real_dir', 'check_rejections', 'run_prepare', 'prepare_cli']
 
 # %% ../nbs/00_data.ipynb #cce84b5d
 PAPER_CLASSES = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
@@ -123,7 +126,8 @@ def report_path(path: str | os.PathLike) -> Path:
     return path.with_name(path.name.removesuffix(".npz") + ".report.json")
 
 def save_prepared(data: PreparedData, path: str | os.PathLike, report: dict | None = None) -> Path:
-    "Write `data` to `path` (.npz, atomically) and `report` (if given) beside it; return the path."
+    """Write `data` to `path` (.npz) and `report` (if given, with the archive's `data_sha256`) beside it, both or
+    neither (`write_together`): a crash never leaves a new file beside an old companion. Return the path."""
     path = Path(path)
     if path.suffix != ".npz": raise FlowferError(f"{path}: a prepared data set is saved as a .npz file")
     data.validate(str(path))
@@ -131,13 +135,54 @@ def save_prepared(data: PreparedData, path: str | os.PathLike, report: dict | No
     arrays["classes"] = np.asarray(data.classes, dtype=str)
     arrays["format_version"] = np.asarray(FORMAT_VERSION)
     arrays["meta_json"] = np.asarray(json.dumps(data.meta))
-    with atomic_write(path, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    if report is not None: write_json(report_path(path), report)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    archive = buf.getvalue()
+    writers = {path: lambda f: f.write(archive)}
+    if report is not None:
+        text = json.dumps({**report, "data_sha256": hashlib.sha256(archive).hexdigest()}, indent=2,
+                          allow_nan=False) + "\n"
+        writers[report_path(path)] = lambda f: f.write(text.encode("utf-8"))
+    else: report_path(path).unlink(missing_ok=True)  # an old report would describe other data
+    write_together(writers)
     return path
 
+_STRINGS, _INTEGERS = ("subjects", "groups", "paths", "classes"), ("labels", "frames")
+
+def _check_arrays(path: Path, arrays: dict) -> dict:
+    """The metadata of a prepared archive's `arrays` after checking every key's dtype and shape; FlowferError naming
+    `path`."""
+    missing = [k for k in _ARRAYS + ("classes", "format_version", "meta_json") if k not in arrays]
+    if missing: raise FlowferError(f"{path}: not a prepared data set (missing {missing})")
+    version = arrays["format_version"]
+    if version.shape != () or version.dtype.kind not in "iu":
+        raise FlowferError(f"{path}: format_version must be one integer, got {version.dtype} {version.shape}; "
+                           "prepare it again")
+    if int(version) != FORMAT_VERSION:
+        raise FlowferError(f"{path}: prepared with format version {int(version)}, this flowfer_nb reads version "
+                           f"{FORMAT_VERSION}; prepare it again")
+    meta = arrays["meta_json"]
+    if meta.shape != () or meta.dtype.kind != "U":
+        raise FlowferError(f"{path}: meta_json must be one string, got {meta.dtype} {meta.shape}")
+    try: meta = json.loads(str(meta))
+    except ValueError as e: raise FlowferError(f"{path}: meta_json is not valid JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise FlowferError(f"{path}: meta_json must be a JSON object, got {type(meta).__name__}")
+    for k in _STRINGS:
+        if arrays[k].dtype.kind != "U" or arrays[k].ndim != 1:
+            raise FlowferError(f"{path}: {k} must be a 1-D array of strings, got {arrays[k].dtype} {arrays[k].shape}")
+    for k in _INTEGERS:
+        if arrays[k].dtype.kind not in "iu": raise FlowferError(f"{path}: {k} must be integers, got {arrays[k].dtype}")
+    im = arrays["images"]
+    if im.dtype != np.uint8 or im.ndim != 4 or im.shape[-1] != 3 or im.shape[1] != im.shape[2]:
+        raise FlowferError(f"{path}: images must be square uint8 (N, S, S, 3), got {im.dtype} {im.shape}")
+    if arrays["frames"].size and arrays["frames"].min() < 0: raise FlowferError(f"{path}: frames must be >= 0")
+    classes = arrays["classes"].tolist()
+    if len(set(classes)) != len(classes): raise FlowferError(f"{path}: duplicate class names {classes}")
+    return meta
+
 def load_prepared(path: str | os.PathLike) -> PreparedData:
-    "Read a prepared data set written by `save_prepared`, refusing pickles and other format versions."
+    "Read a prepared data set written by `save_prepared`, refusing pickles, other format versions and malformed arrays."
     path = Path(path)
     if not path.is_file(): raise FlowferError(f"{path}: no such prepared data file")
     with open(path, "rb") as f:
@@ -150,15 +195,16 @@ def load_prepared(path: str | os.PathLike) -> PreparedData:
         raise FlowferError(f"{path}: not a prepared data set (it holds pickled objects, which are refused: {e})") from None
     except Exception as e:
         raise FlowferError(f"{path}: not a readable .npz archive ({type(e).__name__}: {e})") from None
-    missing = [k for k in _ARRAYS + ("classes", "format_version", "meta_json") if k not in arrays]
-    if missing: raise FlowferError(f"{path}: not a prepared data set (missing {missing})")
-    version = int(arrays["format_version"])
-    if version != FORMAT_VERSION:
-        raise FlowferError(f"{path}: prepared with format version {version}, this flowfer_nb reads version {FORMAT_VERSION}; prepare it again")
-    data = PreparedData(**{k: arrays[k] for k in _ARRAYS}, classes=tuple(arrays["classes"].tolist()),
-                        meta=json.loads(str(arrays["meta_json"])))
-    data.validate(str(path))
-    return data
+    meta = _check_arrays(path, arrays)
+    n = len(arrays["images"])
+    for k in _ARRAYS[1:]:
+        if arrays[k].shape != (n,):
+            raise FlowferError(f"{path}: {k} has shape {arrays[k].shape}, expected ({n},) like images")
+    labels, classes = arrays["labels"], arrays["classes"]
+    if n and (labels.min() < 0 or labels.max() >= len(classes)):
+        raise FlowferError(f"{path}: labels outside 0..{len(classes) - 1} (the {len(classes)} classes)")
+    return PreparedData(**{k: arrays[k] for k in _ARRAYS}, classes=tuple(classes.tolist()), meta=meta)
+
 
 # %% ../nbs/00_data.ipynb #9e34adde
 EXPRESSIONS = PAPER_CLASSES + (NEUTRAL, "contempt")  # every expression a reader recognises
@@ -321,33 +367,86 @@ def resolve_classes(classes=None) -> tuple[str, ...]:
     if len(names) < 2: raise FlowferError(f"classes: {list(classes)}: a classifier needs at least 2 classes")
     return tuple(names)
 
-def _inside(root: Path, rel: str) -> Path:
-    "`rel` resolved against the folder `root` (symlinks followed); `RejectedFile` if absolute or landing outside `root`."
-    if Path(rel).is_absolute(): raise RejectedFile(rel, "absolute path", f"paths must be relative to {root}")
-    try: full = (root / rel).resolve()
+def match_classes(names, available) -> tuple[str, ...]:
+    """The classes of `available` (a data set's) that `names` spell, exactly or as an expression alias in any case; in
+    `names`' order."""
+    available = tuple(available)
+    out = []
+    for name in names:
+        hit = name if name in available else normalise_expression(name)
+        if hit not in available:
+            raise FlowferError(f"classes: {name!r} is not a class of this data set (it has {list(available)})")
+        out.append(hit)
+    if len(set(out)) != len(out): raise FlowferError(f"classes: {list(names)} names a class twice")
+    if len(out) < 2: raise FlowferError(f"classes: {list(names)}: a classifier needs at least 2 distinct classes")
+    return tuple(out)
+
+LABEL_MAPS = {"ckplus": {"0": NEUTRAL, "1": "anger", "2": "contempt", "3": "disgust", "4": "fear", "5": "happiness",
+                         "6": "sadness", "7": "surprise"}}  # CK+'s emotion codes (Lucey et al. 2010)
+
+def parse_label_map(spec: str | dict | None) -> dict[str, str]:
+    "A label map {code: expression} from a name in LABEL_MAPS or 'CODE=NAME,CODE=NAME'; {} for None."
+    if spec is None: return {}
+    if isinstance(spec, dict): pairs = list(spec.items())
+    elif spec in LABEL_MAPS: return dict(LABEL_MAPS[spec])
+    else:
+        items = [i for i in re.split(r"[,\s]+", spec) if i]
+        bad = [i for i in items if i.count("=") != 1]
+        if bad or not items:
+            raise FlowferError(f"label map {spec!r}: expected {' or '.join(LABEL_MAPS)} or CODE=NAME pairs "
+                               "such as 1=anger,2=contempt")
+        pairs = [tuple(i.split("=")) for i in items]
+    out = {}
+    for code, name in pairs:
+        if normalise_expression(name) is None:
+            raise FlowferError(f"label map: {code}={name}: unknown expression; known: {list(EXPRESSIONS)}")
+        if str(code) in out: raise FlowferError(f"label map: code {code} given twice")
+        out[str(code)] = normalise_expression(name)
+    return out
+
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]|^\\\\")  # C:\... or \\server\...
+
+def _spellings(rel: str) -> list[tuple[str, str | None]]:
+    "`rel` as written, then the variants a manifest from another system may need: (path, what was changed)."
+    variants = [(rel, None)]
+    if "\\" in rel: variants.append((rel.replace("\\", "/"), "backslashes"))
+    for form in ("NFC", "NFD"):
+        for v, fix in list(variants):
+            n = unicodedata.normalize(form, v)
+            if n != v: variants.append((n, f"{fix} + unicode {form}" if fix else f"unicode {form}"))
+    return variants
+
+def _inside(root: Path, rel: str) -> tuple[Path, str | None]:
+    """`rel` resolved against the folder `root` (symlinks followed) -> (path, fix): the first of `_spellings` that is
+    (Windows backslashes, NFC/NFD), else `rel` itself; `RejectedFile` if absolute, looping or landing outside `root`."""
+    if Path(rel).is_absolute() or _WINDOWS_DRIVE.match(rel):
+        raise RejectedFile(rel, "absolute path", f"paths must be relative to {root}")
+    spelled = [(v, fix) for v, fix in _spellings(rel) if os.path.lexists(root / v)] or [(rel, None)]
+    v, fix = spelled[0]
+    try: full = (root / v).resolve()
+    except RuntimeError: raise RejectedFile(rel, "symlink loop", "the link points back at itself") from None
     except (ValueError, OSError) as e: raise RejectedFile(rel, "invalid path", str(e)) from None
     if not full.is_relative_to(root.resolve()): raise RejectedFile(rel, "path outside the source folder", f"resolves to {full}")
-    return full
+    return full, fix
 
 def _read_csv(path: Path, required: tuple, optional: tuple = ()) -> tuple[list[tuple[int, dict | str]], str]:
-    "Rows of the CSV `path` as (line, {column: stripped value}) or (line, problem), and the encoding it was read with."
-    raw = path.read_bytes()
-    encoding = "utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-16" if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8"
-    try: text = raw.decode(encoding)
-    except UnicodeDecodeError as e:
-        raise FlowferError(f"{path}: not {encoding.upper()} text (byte 0x{raw[e.start]:02x} at offset {e.start}); save it as UTF-8") from None
+    """Rows of the CSV `path` as (line, {column: stripped value}) or (line, problem), and the encoding it was read with.
+    Columns with an empty name (a spreadsheet's trailing separator) are ignored; a column named twice is refused."""
+    text, encoding = read_text(path)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
         if header is None: raise FlowferError(f"{path}: empty file (no header, no rows)")
         columns = [h.strip().lower() for h in header]
+        twice = sorted(c for c, k in Counter(columns).items() if c and k > 1)
+        if twice: raise FlowferError(f"{path}: column(s) {twice} appear twice in the header {header}; keep one of each")
         missing = [c for c in required if c not in columns]
         if missing: raise FlowferError(f"{path}: missing column(s) {missing}; the header is {header} (expected {list(required + optional)})")
         rows = []
         for record in reader:
             if not any(v.strip() for v in record): continue  # blank line
             if len(record) != len(columns): rows.append((reader.line_num, f"{len(record)} fields, the header has {len(columns)}"))
-            else: rows.append((reader.line_num, {c: v.strip() for c, v in zip(columns, record)}))
+            else: rows.append((reader.line_num, {c: v.strip() for c, v in zip(columns, record) if c}))
     except csv.Error as e:
         raise FlowferError(f"{path}: line {reader.line_num}: not readable as CSV ({e})") from None
     if not rows: raise FlowferError(f"{path}: no rows (the file has only a header)")
@@ -367,10 +466,14 @@ class _Entry:
 
 class _Tally:
     "What a reader did with every row: the report's counts, reasons and conversions, and the kept samples."
-    def __init__(self, source, layout: str, classes: tuple, size: int, face_crop: str, margin: float, **options):
+    def __init__(self, source, layout: str, classes: tuple, size: int, face_crop: str, margin: float, label_map=None,
+                 **options):
         self.source, self.layout, self.classes = str(source), layout, classes
         self.size, self.face_crop, self.margin = size, face_crop, margin
+        self.label_map = parse_label_map(label_map)
         self.options = dict(size=size, face_crop=face_crop, margin=margin, classes=list(classes), **options)
+        if self.label_map: self.options["label_map"] = self.label_map
+        self.path_fixes = Counter()  # how many paths were found only as another spelling (backslashes, NFC/NFD)
         self.start = time.perf_counter()
         self.read, self.rejections, self.aside, self.unknown = 0, [], Counter(), Counter()
         self.per_class = defaultdict(Counter)
@@ -378,6 +481,10 @@ class _Tally:
         self.seen = {}     # path (image) or (path, frame) (video) -> (line, subject, label) of its first row
         self.samples = []  # (image, label, subject, group, frame, file)
         self.extra, self.warnings = {}, []
+
+    def label(self, expression: str) -> str | None:
+        "The canonical expression of a label as written (through the label map, if any); None if unknown."
+        return normalise_expression(self.label_map.get(expression, expression))
 
     def reject(self, file, reason: str, detail: str = "", row=None, label=None, count: int = 1) -> None:
         "Record `count` rejected samples of `file` (CSV line `row`) with a reason."
@@ -389,10 +496,11 @@ class _Tally:
         `frames` None: one image, a duplicate is the same file; else the video frames asked for, a duplicate is the same frame."""
         count = 1 if frames is None else len(frames)
         self.read += count
-        label = normalise_expression(expression)
+        label = self.label(expression)
         if not file: return self.reject("", "missing path", "", row, label, count)
-        try: path = _inside(root, file)
+        try: path, fix = _inside(root, file)
         except RejectedFile as e: return self.reject(file, e.reason, e.detail, row, label, count)
+        if fix: self.path_fixes[fix] += count
         if not subject: return self.reject(file, "missing subject", "", row, label, count)
         if label is None:
             self.unknown[expression] += count
@@ -434,12 +542,20 @@ class _Tally:
         classes = tuple(c for c in self.classes if kept_labels[c])
         empty = [c for c in self.classes if not kept_labels[c]]
         self.warnings += [f"class {c!r} has no images and is left out" for c in empty]
-        if self.unknown: self.warnings.append(f"{sum(self.unknown.values())} rows with unknown expressions {dict(self.unknown)} were rejected")
+        if self.unknown:
+            numeric = all(re.fullmatch(r"[0-9]+", str(e)) for e in self.unknown)
+            maps = " or ".join(LABEL_MAPS)
+            hint = f"; numeric labels need a label map (--label-map {maps} or CODE=NAME pairs)" if numeric else ""
+            n = sum(self.unknown.values())
+            self.warnings.append(f"{n} rows with unknown expressions {dict(self.unknown)} were rejected{hint}")
+        if self.path_fixes: self.warnings.append(f"paths found only as another spelling: {dict(self.path_fixes)}")
         report = self._report(classes, empty)
         if len(classes) < 2:
             reasons = ", ".join(f"{r} {n}" for r, n in report["rejected_by_reason"].items()) or "none"
-            raise FlowferError(f"{self.source}: only {len(classes)} class(es) {list(classes)} of {list(self.classes)} have images; "
-                               f"read {self.read}, rejected {report['rejected']} ({reasons}), set aside {report['set_aside']}")
+            hint = next((w[w.index("; numeric"):] for w in self.warnings if "; numeric labels" in w), "")
+            raise FlowferError(f"{self.source}: only {len(classes)} class(es) {list(classes)} of {list(self.classes)} have "
+                               f"images; read {self.read}, rejected {report['rejected']} ({reasons}), set aside "
+                               f"{report['set_aside']}{hint}")
         index = {c: i for i, c in enumerate(classes)}
         s = self.samples
         data = PreparedData(np.stack([x[0] for x in s]), [index[x[1]] for x in s], classes, [x[2] for x in s], [x[3] for x in s],
@@ -465,6 +581,7 @@ class _Tally:
                     set_aside_by_class=dict(self.aside), unknown_expressions=dict(self.unknown),
                     rejected_by_reason=dict(by_reason.most_common()), converted=dict(self.converted.most_common()),
                     face_detection=face, upscaled=self.upscaled, empty_classes=empty, warnings=self.warnings,
+                    path_fixes=dict(self.path_fixes),
                     rejections=self.rejections, seconds=round(time.perf_counter() - self.start, 3))
 
 def _decode_entries(tally: _Tally, entries, progress: bool) -> None:
@@ -481,7 +598,7 @@ def _check_options(size, face_crop, margin) -> None:
 
 # %% ../nbs/00_data.ipynb #88ecb847
 def read_manifest(manifest: str | os.PathLike, *, classes=None, size: int = DEFAULT_SIZE, face_crop: str = "haar",
-                  margin: float = FACE_MARGIN, progress: bool = False) -> tuple[PreparedData, dict]:
+                  margin: float = FACE_MARGIN, label_map=None, progress: bool = False) -> tuple[PreparedData, dict]:
     """Read a manifest CSV `path,subject,expression[,sequence,frame]` (or the `manifest.csv` in a folder)
     -> (PreparedData: images (N, size, size, 3), report). group = sequence, else the path; frame = frame, else 0."""
     manifest = Path(manifest)
@@ -489,7 +606,7 @@ def read_manifest(manifest: str | os.PathLike, *, classes=None, size: int = DEFA
     if not manifest.is_file(): raise FlowferError(f"{manifest}: no such manifest file")
     _check_options(size, face_crop, margin)
     classes = resolve_classes(classes)
-    tally = _Tally(manifest.resolve(), "manifest", classes, size, face_crop, margin)
+    tally = _Tally(manifest.resolve(), "manifest", classes, size, face_crop, margin, label_map)
     rows, tally.extra["encoding"] = _read_csv(manifest, MANIFEST_COLUMNS, MANIFEST_OPTIONAL)
     entries = []
     for line, row in rows:
@@ -500,7 +617,7 @@ def read_manifest(manifest: str | os.PathLike, *, classes=None, size: int = DEFA
         frame = row.get("frame") or "0"
         if not re.fullmatch(r"[0-9]+", frame):
             tally.read += 1
-            tally.reject(row["path"], "bad frame number", repr(frame), line, normalise_expression(row["expression"]))
+            tally.reject(row["path"], "bad frame number", repr(frame), line, tally.label(row["expression"]))
             continue
         ok = tally.screen(row["path"], line, manifest.parent, row["subject"], row["expression"])
         if ok: entries.append(_Entry(row["path"], line, ok[0], row["subject"], ok[1], row.get("sequence") or row["path"], [int(frame)]))
@@ -517,14 +634,14 @@ def _subject_pattern(subject_regex) -> re.Pattern:
     return rx
 
 def read_folders(root: str | os.PathLike, subject_regex: str, *, classes=None, size: int = DEFAULT_SIZE, face_crop: str = "haar",
-                 margin: float = FACE_MARGIN, progress: bool = False) -> tuple[PreparedData, dict]:
+                 margin: float = FACE_MARGIN, label_map=None, progress: bool = False) -> tuple[PreparedData, dict]:
     """Read `root/<expression>/<image>` -> (PreparedData, report). The subject is the group `subject` (else the first group)
     of `subject_regex` searched in the file name; group = the file's path, frame = 0. Symlinked folders are not followed (reported)."""
     root = Path(root)
     if not root.is_dir(): raise FlowferError(f"{root}: no such folder")
     _check_options(size, face_crop, margin)
     rx, classes = _subject_pattern(subject_regex), resolve_classes(classes)
-    tally = _Tally(root.resolve(), "folders", classes, size, face_crop, margin, subject_regex=subject_regex)
+    tally = _Tally(root.resolve(), "folders", classes, size, face_crop, margin, label_map, subject_regex=subject_regex)
     files = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
@@ -540,7 +657,8 @@ def read_folders(root: str | os.PathLike, subject_regex: str, *, classes=None, s
         if reason is None and match is None: reason = "file name does not match subject_regex"
         if reason:
             tally.read += 1
-            tally.reject(rel, reason, "expected <expression>/<image>" if reason.startswith("not in") else "", None, normalise_expression(parts[0]) if len(parts) == 2 else None)
+            tally.reject(rel, reason, "expected <expression>/<image>" if reason.startswith("not in") else "", None,
+                         tally.label(parts[0]) if len(parts) == 2 else None)
             continue
         subject = match.group("subject") if "subject" in rx.groupindex else match.group(1)
         ok = tally.screen(rel, None, root, subject or "", parts[0])
@@ -550,7 +668,8 @@ def read_folders(root: str | os.PathLike, subject_regex: str, *, classes=None, s
 
 # %% ../nbs/00_data.ipynb #5b199fc8
 def read_videos(root: str | os.PathLike, segments: str | os.PathLike | None = None, *, every_k: int = 1, classes=None,
-                size: int = DEFAULT_SIZE, face_crop: str = "haar", margin: float = FACE_MARGIN, progress: bool = False) -> tuple[PreparedData, dict]:
+                size: int = DEFAULT_SIZE, face_crop: str = "haar", margin: float = FACE_MARGIN, label_map=None,
+                progress: bool = False) -> tuple[PreparedData, dict]:
     """Read the frames of the segment table `video,subject,expression,start_frame,end_frame` (default `root/segments.csv`;
     videos relative to `root`; frames 0-based, end included, every `every_k`-th from the start) -> (PreparedData, report).
     group = '<video>#<start>-<end>', frame = the frame's index in its video."""
@@ -561,7 +680,8 @@ def read_videos(root: str | os.PathLike, segments: str | os.PathLike | None = No
     if not isinstance(every_k, (int, np.integer)) or every_k < 1: raise FlowferError(f"every_k={every_k!r}: expected a positive integer")
     _check_options(size, face_crop, margin)
     classes = resolve_classes(classes)
-    tally = _Tally(root.resolve(), "video", classes, size, face_crop, margin, segments=str(segments.resolve()), every_k=int(every_k))
+    tally = _Tally(root.resolve(), "video", classes, size, face_crop, margin, label_map,
+                   segments=str(segments.resolve()), every_k=int(every_k))
     rows, tally.extra["encoding"] = _read_csv(segments, SEGMENT_COLUMNS)
     by_video = {}  # resolved path -> entries, in order of first appearance
     for line, row in rows:
@@ -572,7 +692,8 @@ def read_videos(root: str | os.PathLike, segments: str | os.PathLike | None = No
         start, end = row["start_frame"], row["end_frame"]
         if not (re.fullmatch(r"[0-9]+", start) and re.fullmatch(r"[0-9]+", end) and int(start) <= int(end)):
             tally.read += 1
-            tally.reject(row["video"], "bad frame range", f"start_frame={start!r}, end_frame={end!r}", line, normalise_expression(row["expression"]))
+            tally.reject(row["video"], "bad frame range", f"start_frame={start!r}, end_frame={end!r}", line,
+                         tally.label(row["expression"]))
             continue
         frames = list(range(int(start), int(end) + 1, every_k))
         ok = tally.screen(row["video"], line, root, row["subject"], row["expression"], frames)
@@ -611,12 +732,14 @@ def _read_video(tally: _Tally, path: Path, entries: list, bar) -> None:
 # %% ../nbs/00_data.ipynb #9b8b437b
 def prepare(source: str | os.PathLike, layout: str = "manifest", *, classes=None, size: int = DEFAULT_SIZE, face_crop: str = "haar",
             margin: float = FACE_MARGIN, subject_regex: str | None = None, every_k: int | None = None,
-            segments: str | os.PathLike | None = None, progress: bool = False) -> tuple[PreparedData, dict]:
+            segments: str | os.PathLike | None = None, label_map=None,
+            progress: bool = False) -> tuple[PreparedData, dict]:
     "Read `source` in `layout` ('manifest' | 'folders' | 'video') -> (PreparedData, report); options of another layout are refused."
     if layout not in LAYOUTS: raise FlowferError(f"layout={layout!r}: expected one of {LAYOUTS}")
     for name, value, needs in (("subject_regex", subject_regex, "folders"), ("every_k", every_k, "video"), ("segments", segments, "video")):
         if value is not None and layout != needs: raise FlowferError(f"{name} applies to the {needs!r} layout only, not {layout!r}")
-    common = dict(classes=classes, size=size, face_crop=face_crop, margin=margin, progress=progress)
+    common = dict(classes=classes, size=size, face_crop=face_crop, margin=margin, label_map=label_map,
+                  progress=progress)
     if layout == "manifest": return read_manifest(source, **common)
     if layout == "folders": return read_folders(source, subject_regex, **common)
     return read_videos(source, segments, every_k=1 if every_k is None else every_k, **common)
@@ -751,35 +874,51 @@ def shared_real_dir(project: str | os.PathLike | None = None) -> Path | None:
     return candidate if candidate.is_dir() else None
 
 # %% ../nbs/00_data.ipynb #8b1c9aad
-def _prepare_parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog="flowfer-prepare", description="Prepare a facial-expression source into one .npz file and a JSON report.")
-    p.add_argument("source", help="manifest CSV (or its folder) | root of <expression>/<image> folders | folder of videos")
-    p.add_argument("--out", required=True, help="prepared file to write (.npz); the report goes beside it as .report.json")
-    p.add_argument("--layout", choices=LAYOUTS, default="manifest")
-    p.add_argument("--size", type=int, default=DEFAULT_SIZE, help=f"side of the square images (default {DEFAULT_SIZE})")
-    p.add_argument("--face-crop", choices=FACE_CROPS, default="haar", help="haar: OpenCV's Haar face box; none: already cropped")
-    p.add_argument("--margin", type=float, default=FACE_MARGIN, help=f"face box growth per side (default {FACE_MARGIN})")
-    p.add_argument("--classes", nargs="+", help=f"expressions to keep, in label order (default: {' '.join(PAPER_CLASSES)})")
-    p.add_argument("--subject-regex", help="folders layout: regex with group 'subject' (or a first group) on the file name")
-    p.add_argument("--every-k", type=int, help="video layout: keep every k-th frame of each segment (default 1)")
-    p.add_argument("--segments", help="video layout: segment table CSV (default SOURCE/segments.csv)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
+MAX_REJECTED = 0.05  # share of rejected rows above which flowfer-prepare refuses to write (--max-rejected)
 
-@cli_entry
-def prepare_cli(argv: list[str] | None = None) -> None:
-    "flowfer-prepare: read SOURCE, write --out (.npz) and its report, print a one-paragraph summary."
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = _prepare_parser().parse_args(argv)
-    out = Path(args.out)
-    source = Path(args.source)
+def check_rejections(report: dict, max_rejected: float = MAX_REJECTED, flag: str = "--max-rejected") -> None:
+    """FlowferError if more than `max_rejected` of the rows `report` read were rejected: counts, reasons and the first
+    file."""
+    if not 0 <= max_rejected <= 1: raise FlowferError(f"{flag} {max_rejected}: expected a fraction from 0 to 1")
+    read, rejected = report["read"], report["rejected"]
+    if read == 0 or rejected / read <= max_rejected: return
+    reasons = ", ".join(f"{r} {n}" for r, n in list(report["rejected_by_reason"].items())[:3])
+    first = min(report["rejections"], key=lambda r: math.inf if r.get("row") is None else r["row"])  # the earliest line
+    where = f" (line {first['row']})" if first.get("row") else ""
+    raise FlowferError(f"{report['source']}: rejected {rejected} of {read} rows ({100 * rejected / read:.0f}%: "
+                       f"{reasons}; first: "
+                       f"{first['file']}{where}: {first['reason']}); nothing written. Fix the source, or add {flag} "
+                       f"{math.ceil(100 * rejected / read) / 100:g} to keep the {report['kept']} usable images")
+
+def run_prepare(args, argv: list[str]) -> None:
+    """flowfer-prepare with the arguments `args` of `cli.prepare_parser`: check --out, read SOURCE, write --out and
+    its report."""
+    out, source = Path(args.out), Path(args.source)
     inputs = [source, source / "manifest.csv", source / "segments.csv"] + ([Path(args.segments)] if args.segments else [])
     for target in (out, report_path(out)):
         clash = [str(i) for i in inputs if i.exists() and target.resolve() == i.resolve()]
         if clash: raise FlowferError(f"--out {args.out}: would overwrite the input {clash[0]}; choose another file")
     if out.suffix != ".npz": raise FlowferError(f"--out {args.out}: the prepared file must end in .npz")
-    data, report = prepare(source, args.layout, classes=args.classes, size=args.size, face_crop=args.face_crop, margin=args.margin,
-                           subject_regex=args.subject_regex, every_k=args.every_k, segments=args.segments, progress=not args.quiet)
-    report["provenance"] = provenance(command=["flowfer-prepare", *argv])
-    save_prepared(data, out, report)
+    check_output(out, force=args.force)
+    check_output(report_path(out), "--out (its report)", force=args.force)
+    if not 0 <= args.max_rejected <= 1:
+        raise FlowferError(f"--max-rejected {args.max_rejected}: expected a fraction from 0 to 1")
+    label_map = parse_label_map(args.label_map)
+    lock = dir_lock(out.with_name(f".{out.name}.lock"), "another flowfer-prepare or flowfer-synth")
+    with new_folder_cleanup(out.parent), lock:
+        for target in (out, report_path(out)): remove_temporaries(target)
+        data, report = prepare(source, args.layout, classes=args.classes, size=args.size, face_crop=args.face_crop,
+                               margin=args.margin, subject_regex=args.subject_regex, every_k=args.every_k,
+                               segments=args.segments, label_map=label_map or None,
+                               progress=progress_mode(None if args.quiet else True) == "bar")
+        check_rejections(report, args.max_rejected)
+        check_output(out, force=args.force)  # again: another tool may have written it meanwhile
+        report["provenance"] = provenance(command=["flowfer-prepare", *argv])
+        save_prepared(data, out, report)
     print(report_summary(report) + f" Wrote {out} and {report_path(out).name}.")
+
+def prepare_cli(argv: list[str] | None = None) -> int:
+    """flowfer-prepare: read SOURCE, write --out (.npz) and its report, print a one-paragraph summary (see
+    `cli.prepare_parser`)."""
+    from flowfer_nb.cli import prepare_main
+    return prepare_main(argv)

@@ -22,18 +22,18 @@ import torch
 
 from .baselines import CNNConfig, train_cnn
 from .classifier import ModelConfig
-from .core import FlowferError, atomic_write, configure_threads, provenance, write_json
+from .core import FlowferError, atomic_write, configure_threads, provenance, sha256_file, write_json
 from .data import (DEFAULT_FOLDS, PAPER_CLASSES, PreparedData, load_prepared, make_splits, protocol,
                              save_prepared)
-from .train import TrainConfig, images_to_tensor, load_config, load_run, train_fold
+from .train import TrainConfig, fold_fingerprint, images_to_tensor, load_config, load_run, train_fold
 
 # %% auto #0
-__all__ = ['PROFILES', 'PARAMETER_NAMES', 'DIR_PARAMETERS', 'MAX_SEED', 'SYNTHETIC', 'FOLD_KINDS', 'LATENT_BATCH', 'FOLD_KEYS',
-           'OOF_NAME', 'OOF_COMMON', 'NORMALISED_OFFSET', 'CHAPTERS', 'Profile', 'get_profile', 'check_writable_dir',
-           'validate_parameters', 'experiment_dirs', 'sha256_file', 'prepare_data', 'default_jobs', 'run_jobs',
-           'store_dir', 'fold_key', 'flow_test_outputs', 'store_fold', 'fold_subset', 'protocol_plan', 'flow_config',
-           'cnn_config', 'cross_validate', 'oof_arrays', 'save_oof', 'load_oof', 'oof_fold_accuracy',
-           'subject_normalised', 'subject_normalised_file', 'Chapter', 'pipeline_order']
+__all__ = ['GRID_VARIANTS', 'PROFILES', 'PARAMETER_NAMES', 'DIR_PARAMETERS', 'MAX_SEED', 'SYNTHETIC', 'FOLD_KINDS',
+           'LATENT_BATCH', 'FOLD_KEYS', 'OOF_NAME', 'OOF_COMMON', 'NORMALISED_OFFSET', 'CHAPTERS', 'Profile',
+           'get_profile', 'check_writable_dir', 'validate_parameters', 'experiment_dirs', 'prepare_data',
+           'default_jobs', 'run_jobs', 'store_dir', 'fold_key', 'flow_test_outputs', 'store_fold', 'fold_subset',
+           'protocol_plan', 'flow_config', 'cnn_config', 'cross_validate', 'oof_arrays', 'save_oof', 'load_oof',
+           'oof_fold_accuracy', 'subject_normalised', 'subject_normalised_file', 'Chapter', 'pipeline_order']
 
 # %% ../nbs/04_experiment.ipynb #f2a8337f
 @dataclass(frozen=True)
@@ -45,12 +45,20 @@ class Profile:
     cnn: CNNConfig
     folds: dict                # protocol -> folds in the protocol (None: loso, one per subject)
     run_folds: dict = field(default_factory=dict)  # protocol -> how many of its folds run (missing: all)
+    data_name: str = "default"  # the synthetic set's file name part: profiles with the same synthetic set share it
+    variants: tuple = ()        # the variants chapter 15 runs besides the paper's method and the adopted one
+
+GRID_VARIANTS = ("ib-1", "ib-4", "class-prior", "flowgmm", "cond-levels", "all-class", "label-smoothing", "weight-decay",
+                 "input-noise", "select-ce", "last-epoch", "subject-norm")  # chapter 15's VARIANTS but the paper's
 
 PROFILES = {
     "smoke": Profile("smoke", dict(n_subjects=6, frames_per_segment=3, neutral_frames=2), "smoke",
                      CNNConfig(width=4, epochs=2, image_size=16, batch_size=32),
-                     folds=dict(uniform=3, video=3, subject=3, loso=None), run_folds=dict(video=2, loso=2)),
+                     folds=dict(uniform=3, video=3, subject=3, loso=None), run_folds=dict(video=2, loso=2), data_name="smoke",
+                     variants=("flowgmm", "subject-norm")),
     "quick": Profile("quick", {}, "quick", CNNConfig(), folds=dict(DEFAULT_FOLDS, loso=None), run_folds=dict(loso=0)),
+    "grid": Profile("grid", {}, "quick", CNNConfig(), folds=dict(DEFAULT_FOLDS, loso=None), run_folds=dict(uniform=3, loso=0),
+                    variants=GRID_VARIANTS),
     "paper": Profile("paper", {}, "paper", CNNConfig(width=32, blocks=(2, 2, 2, 2), epochs=40, lr=1e-3, image_size=64),
                      folds=dict(DEFAULT_FOLDS, loso=None)),
 }
@@ -113,13 +121,6 @@ def experiment_dirs(data, profile: str, seed: int, results_dir, figures_dir, wor
 # %% ../nbs/04_experiment.ipynb #93fe58b5
 SYNTHETIC = "synthetic"  # the data spec that generates the synthetic set
 
-def sha256_file(path) -> str:
-    "Hex SHA-256 of the file at `path`."
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""): h.update(block)
-    return h.hexdigest()
-
 def prepare_data(spec, data_dir, seed: int, profile: str = "quick", generate: Callable | None = None) -> Path:
     """Path of the prepared data: `spec` (a .npz path) validated, or for 'synthetic' / None the profile's synthetic set
     `data_dir/synthetic_{profile}_seed{seed}.npz`, generated once (with `generate`, default `make_synthetic`)."""
@@ -127,7 +128,7 @@ def prepare_data(spec, data_dir, seed: int, profile: str = "quick", generate: Ca
         path = Path(spec).resolve()
         load_prepared(path)
         return path
-    path = Path(data_dir).resolve() / f"synthetic_{get_profile(profile).name}_seed{seed}.npz"
+    path = Path(data_dir).resolve() / f"synthetic_{get_profile(profile).data_name}_seed{seed}.npz"
     if path.exists():
         load_prepared(path)
         return path
@@ -169,14 +170,18 @@ def store_dir(work_dir) -> Path:
     "The fold store of the run whose chapter folder is `work_dir`: its sibling `folds/`."
     return Path(work_dir).parent / "folds"
 
-def fold_key(kind: str, data_sha256: str, config: dict, protocol: str, n_folds, split_seed: int, fold: int, test_idx) -> str:
-    "The fingerprint of one fold: hex SHA-256 of everything that decides its result."
+def fold_key(kind: str, data_sha256: str, config: dict, protocol: str, n_folds, split_seed: int, fold: int, test_idx,
+             classes=PAPER_CLASSES) -> tuple[str, str]:
+    """The fingerprint of one fold -> (store key, fold fingerprint). The fold fingerprint is `train.fold_fingerprint` of
+    its data, configuration, classes, split and test rows (what `flowfer-train` records and checks); the store key
+    extends it by what the store also tells apart: the model kind and the number of epochs."""
     if kind not in FOLD_KINDS: raise FlowferError(f"fold kind {kind!r}: expected one of {FOLD_KINDS}")
-    parts = dict(kind=kind, data=data_sha256, config=config, protocol=protocol, n_folds=n_folds, split_seed=int(split_seed),
-                 fold=int(fold))
-    h = hashlib.sha256(json.dumps(parts, sort_keys=True).encode())
-    h.update(np.ascontiguousarray(np.asarray(test_idx, dtype=np.int64)).tobytes())
-    return h.hexdigest()
+    model, train = (config["model"], config["train"]) if kind == "flow" else (config, {})
+    split = f"{protocol}:{n_folds}:{int(split_seed)}"
+    fingerprint = fold_fingerprint(data_sha256, model, train, split, fold, test_idx, classes)
+    epochs = train.get("epochs", config.get("epochs"))
+    key = hashlib.sha256(json.dumps(dict(fingerprint=fingerprint, kind=kind, epochs=epochs), sort_keys=True).encode())
+    return key.hexdigest(), fingerprint
 
 @torch.no_grad()
 def flow_test_outputs(model, images: np.ndarray, batch: int = LATENT_BATCH) -> dict:
@@ -203,13 +208,13 @@ def _read_npz(path: Path, keys) -> dict | None:
     with np.load(path, allow_pickle=False) as z:
         return {k: z[k] for k in keys} if set(keys) <= set(z.files) else None
 
-def _train_flow(data: PreparedData, train_idx, test_idx, config: dict, out: Path) -> tuple[dict, dict]:
+def _train_flow(data: PreparedData, train_idx, test_idx, config: dict, out: Path, fingerprint: str) -> tuple[dict, dict]:
     "Train (or resume) a flow fold in `out`; -> (metrics, flow_test_outputs of the test rows)."
     metrics_path = out / "metrics.json"
     if metrics_path.is_file(): metrics = json.loads(metrics_path.read_text())
     else:
         metrics = train_fold(data, train_idx, test_idx, ModelConfig.from_dict(config["model"]), TrainConfig.from_dict(config["train"]),
-                             out, resume=(out / "last.pt").is_file(), progress=False)
+                             out, resume=(out / "last.pt").is_file(), progress=False, fingerprint=fingerprint)
     outputs = _read_npz(out / "latents.npz", FOLD_KEYS["flow"][1:])
     if outputs is None:
         outputs = flow_test_outputs(load_run(out), data.images[test_idx])
@@ -217,14 +222,14 @@ def _train_flow(data: PreparedData, train_idx, test_idx, config: dict, out: Path
     return dict(accuracy=metrics["test_accuracy"], bpd=metrics["test_bpd"], seconds=metrics["seconds"],
                 confusion=np.asarray(metrics["confusion_matrix"]["counts"])), outputs
 
-def _train_cnn(data: PreparedData, train_idx, test_idx, config: dict, out: Path) -> tuple[dict, dict]:
+def _train_cnn(data: PreparedData, train_idx, test_idx, config: dict, out: Path, fingerprint: str) -> tuple[dict, dict]:
     "Train a CNN fold in `out` (or read the finished one); -> (metrics, {pred, probs, features} of the test rows)."
     outputs = _read_npz(out / "result.npz", FOLD_KEYS["cnn"][1:])
     if outputs is None or not (out / "metrics.json").is_file():
         r = train_cnn(data, train_idx, test_idx, CNNConfig.from_dict(config))
         outputs = dict(pred=r["predictions"], probs=r["probabilities"].astype(np.float64), features=r["features"])
         metrics = dict(accuracy=r["accuracy"], best_epoch=r["best_epoch"], seconds=r["seconds"], config=r["config"],
-                       history=r["history"], confusion=r["confusion"].tolist(), provenance=provenance())
+                       history=r["history"], confusion=r["confusion"].tolist(), fingerprint=fingerprint, provenance=provenance())
         _save_npz(out / "result.npz", **outputs)
         write_json(out / "metrics.json", metrics)  # written last: it marks the fold finished
     metrics = json.loads((out / "metrics.json").read_text())
@@ -235,9 +240,9 @@ def store_fold(data_path, kind: str, name: str, config: dict, protocol: str, n_f
     """Train one fold into the store (or read it back when its fingerprint is there). Returns name, kind, fold, reused,
     accuracy, seconds, confusion (c, c), folder, test_idx and the test rows' outputs (FOLD_KEYS[kind])."""
     test_idx = np.asarray(test_idx, dtype=np.int64)
-    key = fold_key(kind, sha256_file(data_path), config, protocol, n_folds, split_seed, fold, test_idx)
+    key, fingerprint = fold_key(kind, sha256_file(data_path), config, protocol, n_folds, split_seed, fold, test_idx, classes)
     out = Path(store) / f"{name}-{protocol}-{fold:02d}-{key[:12]}"
-    record = dict(key=key, kind=kind, name=name, protocol=protocol, n_folds=n_folds, split_seed=int(split_seed), fold=int(fold),
+    record = dict(key=key, fingerprint=fingerprint, kind=kind, name=name, protocol=protocol, n_folds=n_folds, split_seed=int(split_seed), fold=int(fold),
                   data=str(data_path), config=config)
     if (out / "fold.json").is_file():
         if json.loads((out / "fold.json").read_text()).get("key") != key:
@@ -247,7 +252,7 @@ def store_fold(data_path, kind: str, name: str, config: dict, protocol: str, n_f
         write_json(out / "fold.json", record)
     reused = (out / "metrics.json").is_file()
     data = load_prepared(data_path).subset_classes(classes)
-    metrics, outputs = (_train_flow if kind == "flow" else _train_cnn)(data, train_idx, test_idx, config, out)
+    metrics, outputs = (_train_flow if kind == "flow" else _train_cnn)(data, train_idx, test_idx, config, out, fingerprint)
     return dict(name=name, kind=kind, fold=int(fold), reused=reused, folder=str(out), test_idx=test_idx, **metrics, **outputs)
 
 # %% ../nbs/04_experiment.ipynb #6411315a

@@ -5,15 +5,12 @@
 # %% ../nbs/09_reproduce.ipynb #7caa63d1
 from __future__ import annotations
 
-import argparse
 import ast
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import os
 import re
-import socket
 import sys
 import time
 from pathlib import Path
@@ -23,22 +20,23 @@ import nbformat
 import numpy as np
 
 import flowfer_nb
-from .core import ArgumentParser, FlowferError, cli_entry, git_revision, provenance, write_json
+from .core import (FlowferError, dir_lock, git_revision, new_folder_cleanup, provenance, sha256_file,
+                             shared_lock_fds, write_json)
 from .experiment import (CHAPTERS, DIR_PARAMETERS, MAX_SEED, PARAMETER_NAMES, PROFILES as EXPERIMENT_PROFILES,
-                                   SYNTHETIC, check_writable_dir, pipeline_order, prepare_data, sha256_file,
-                                   validate_parameters)
+                                   SYNTHETIC, check_writable_dir, pipeline_order, prepare_data, validate_parameters)
 
 # %% auto #0
 __all__ = ['PIPELINE', 'PROFILES', 'KERNEL_NAME', 'KERNEL_CONFIG', 'EXIT_NOTEBOOK_FAILED', 'UNFINISHED', 'LOCK_NAME',
            'check_notebook', 'runnable_notebook', 'check_kernel', 'run_lock', 'NotebookFailed', 'make_run_id',
-           'run_pipeline', 'default_nbs_dir', 'reproduce_cli']
+           'run_pipeline', 'default_nbs_dir', 'run_reproduce', 'reproduce_cli']
 
 # %% ../nbs/09_reproduce.ipynb #85f18ae5
 PIPELINE = tuple(pipeline_order(CHAPTERS))  # the experiment chapters, in the order their declarations give
 PROFILES = tuple(EXPERIMENT_PROFILES)        # smoke: seconds, checks the machinery; quick: minutes; paper: the paper's sizes
 KERNEL_NAME = "python3"
 # CurveZMQ encryption of the kernel's sockets where the kernel supports it (else ipykernel warns about plain TCP)
-KERNEL_CONFIG = {"KernelManager": {"transport_encryption": "auto"}}
+KERNEL_CONFIG = {"KernelManager": {"transport_encryption": "auto"},
+                 "NotebookClient": {"kernel_manager_class": "flowfer_nb.reproduce.LockSharingKernelManager"}}  # run_lock
 EXIT_NOTEBOOK_FAILED = 1  # exit status when a notebook fails (bad input exits EXIT_USER_ERROR = 2)
 UNFINISHED = ("running", "interrupted", "failed")  # run statuses a rerun resumes ("running" with the lock free: the run was killed)
 
@@ -97,46 +95,26 @@ def check_kernel(name: str = KERNEL_NAME) -> str:
 # %% ../nbs/09_reproduce.ipynb #f288fec4
 LOCK_NAME = "reproduce.lock"
 
-def _pid_alive(pid: int) -> bool:
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    return True
-
-def _read_lock(path: Path) -> dict | None:
-    try: holder = json.loads(path.read_text())
-    except (OSError, ValueError): return None
-    return holder if isinstance(holder, dict) else None
-
 @contextlib.contextmanager
 def run_lock(out, log: Callable[[str], None] = print) -> Iterator[Path]:
-    "Hold `out/reproduce.lock` for the duration of the block; `FlowferError` naming the holder if another run has it."
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    path = out / LOCK_NAME
-    me = dict(pid=os.getpid(), host=socket.gethostname(), time=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-              argv=sys.argv)
-    for attempt in range(10):
-        try: fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _read_lock(path)
-            if holder is None and attempt < 3:  # being written by its creator right now
-                time.sleep(0.1); continue
-            if holder and holder.get("host") == me["host"] and isinstance(holder.get("pid"), int) and not _pid_alive(holder["pid"]):
-                log(f"taking over the stale lock {path} of pid {holder['pid']} (started {holder.get('time')}), which has ended")
-                with contextlib.suppress(FileNotFoundError):  # another run may take it over first: then try again
-                    stale = path.with_name(f"{LOCK_NAME}.stale-{os.getpid()}")
-                    os.replace(path, stale); stale.unlink()
-                continue
-            who = f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('time')}" if holder else "an unreadable lock"
-            raise FlowferError(f"{out}: another flowfer-reproduce run is writing here ({who}); wait for it to end, "
-                               f"or delete {path} if that run is gone")
-        with os.fdopen(fd, "w") as f:
-            json.dump(me, f); f.flush(); os.fsync(f.fileno())
-        break
-    else: raise FlowferError(f"{path}: could not take the lock")
-    try: yield path
-    finally:
-        if _read_lock(path) == json.loads(json.dumps(me)): path.unlink()
+    """Hold `out/reproduce.lock` (shared with the notebook kernels started meanwhile) for the block; FlowferError if
+    taken."""
+    with dir_lock(Path(out) / LOCK_NAME, "another flowfer-reproduce run", share=True) as path: yield path
+
+def _lock_sharing_manager():
+    from jupyter_client.manager import AsyncKernelManager
+
+    class LockSharingKernelManager(AsyncKernelManager):
+        """A kernel manager whose kernels inherit the locks held with `dir_lock(share=True)` (see
+        `core.shared_lock_fds`)."""
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw["pass_fds"] = tuple(kw.get("pass_fds", ())) + shared_lock_fds()
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+    return LockSharingKernelManager
+
+def __getattr__(name):  # the class is built on first use: jupyter_client is imported only by a run that starts kernels
+    if name == "LockSharingKernelManager": return _lock_sharing_manager()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # %% ../nbs/09_reproduce.ipynb #68b1a411
 class NotebookFailed(Exception):
@@ -291,19 +269,6 @@ def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], Non
     return summary
 
 # %% ../nbs/09_reproduce.ipynb #c1f73501
-def _parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog="flowfer-reproduce", description="Run the experiment notebooks with papermill and collect their tables, "
-                "figures and summary into OUT/results and OUT/figures.")
-    p.add_argument("--profile", default="quick", choices=PROFILES, help="size of the experiments (default: quick)")
-    p.add_argument("--data", default=SYNTHETIC, metavar="FILE|synthetic",
-                   help="a prepared .npz (flowfer-prepare) or 'synthetic' (generated once per seed; default)")
-    p.add_argument("--out", default=".", metavar="DIR", help="output folder (default: the current folder)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--only", nargs="+", metavar="NB", help=f"run only these notebooks, in pipeline order: {', '.join(PIPELINE)}")
-    p.add_argument("--fresh", action="store_true", help="start a new run even if the last run of this profile, seed and data did not finish "
-                   "(by default it is resumed, reusing its finished notebooks and folds)")
-    return p
-
 def _select(only) -> list[str]:
     if not only: return list(PIPELINE)
     stems = {Path(nb).stem: nb for nb in PIPELINE}
@@ -319,14 +284,20 @@ def default_nbs_dir() -> Path:
         raise FlowferError(f"{nbs}: no notebooks folder; flowfer-reproduce runs the notebooks of a clone installed with `pip install -e .`")
     return nbs
 
-@cli_entry
-def reproduce_cli(argv: list[str] | None = None) -> None:
-    "flowfer-reproduce: check the arguments, then run the pipeline notebooks; exit 1 naming the first notebook that fails."
-    args = _parser().parse_args(argv)
+def run_reproduce(args, argv: list[str]) -> None:
+    """flowfer-reproduce with the arguments `args` of `cli.reproduce_parser`; exit 1 naming the first notebook that
+    fails."""
     notebooks = _select(args.only)
+    log = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
     try:
-        run_pipeline(notebooks, default_nbs_dir(), args.out, dict(data=args.data, profile=args.profile, seed=args.seed),
-                     log=lambda line: print(line, flush=True), resume=not args.fresh)
+        with new_folder_cleanup(args.out):  # a run that fails before writing anything leaves no folder behind
+            params = dict(data=args.data, profile=args.profile, seed=args.seed)
+            run_pipeline(notebooks, default_nbs_dir(), args.out, params, log=log, resume=not args.fresh)
     except NotebookFailed as e:
         print(f"flowfer-reproduce: error: {e}", file=sys.stderr)
         raise SystemExit(EXIT_NOTEBOOK_FAILED)
+
+def reproduce_cli(argv: list[str] | None = None) -> int:
+    "flowfer-reproduce: check the arguments, then run the pipeline notebooks (options: `cli.reproduce_parser`)."
+    from flowfer_nb.cli import reproduce_main
+    return reproduce_main(argv)

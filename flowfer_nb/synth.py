@@ -5,8 +5,6 @@
 # %% ../nbs/00_synth.ipynb #9bc1e447
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +12,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .core import ArgumentParser, FlowferError, cli_entry, provenance
+from .core import (FlowferError, check_output, dir_lock, new_folder_cleanup, progress_mode, provenance,
+                             remove_temporaries)
 from .data import NEUTRAL, PAPER_CLASSES, PreparedData, report_path, report_summary, save_prepared
 
 # %% auto #0
@@ -25,7 +24,7 @@ __all__ = ['ACTION_UNITS', 'CONTROLS', 'PROTOTYPES', 'OPTIONAL_AUS', 'SKIN_TONES
            'DEFAULT_IMAGE_SIZE', 'MAX_SUBJECTS', 'MIN_IMAGE_SIZE', 'MAX_IMAGE_SIZE', 'MAX_BATCH_PIXELS',
            'SYNTHETIC_CLASSES', 'au_controls', 'draw_identity', 'ellipse_sdf', 'segment_distance', 'coverage', 'soft',
            'render_faces', 'ramp', 'draw_nuisance', 'subject_rng', 'make_synthetic', 'expression_grid', 'segment_strip',
-           'synth_cli']
+           'run_synth', 'synth_cli']
 
 # %% ../nbs/00_synth.ipynb #ce81ce87
 ACTION_UNITS = {  # AU -> (FACS name, {control: displacement at intensity 1})
@@ -425,29 +424,24 @@ def segment_strip(data: PreparedData, group: str):
     return fig
 
 # %% ../nbs/00_synth.ipynb #279ca145
-def _synth_parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog="flowfer-synth", description="Render the synthetic facial-expression set into one .npz file and a JSON report.")
-    p.add_argument("--out", required=True, help="prepared file to write (.npz); the report goes beside it as .report.json")
-    p.add_argument("--subjects", type=int, default=DEFAULT_SUBJECTS, help=f"number of subjects, 1..{MAX_SUBJECTS} (default {DEFAULT_SUBJECTS})")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--frames-per-segment", type=int, default=DEFAULT_FRAMES, help=f"frames from onset to apex per expression (default {DEFAULT_FRAMES})")
-    p.add_argument("--neutral-frames", type=int, default=DEFAULT_NEUTRAL_FRAMES, help=f"neutral frames per subject (default {DEFAULT_NEUTRAL_FRAMES})")
-    p.add_argument("--size", type=int, default=DEFAULT_IMAGE_SIZE, help=f"image side, {MIN_IMAGE_SIZE}..{MAX_IMAGE_SIZE} (default {DEFAULT_IMAGE_SIZE})")
-    p.add_argument("--nuisance", type=float, default=1.0, help="scale of pose, light and noise variation (default 1; 0 = none)")
-    p.add_argument("--idiosyncrasy", type=float, default=1.0, help="scale of per-subject expression style (default 1; 0 = none)")
-    p.add_argument("--onset", type=float, default=0.05, help="intensity of the first frame of a segment (default 0.05)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
-
-@cli_entry
-def synth_cli(argv: list[str] | None = None) -> None:
-    "flowfer-synth: render the synthetic set, write --out (.npz) and its report, print a one-paragraph summary."
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = _synth_parser().parse_args(argv)
+def run_synth(args, argv: list[str]) -> None:
+    "flowfer-synth with the arguments `args` of `cli.synth_parser`: check --out, render, write --out and its report."
     out = Path(args.out)
     if out.suffix != ".npz": raise FlowferError(f"--out {args.out}: the prepared file must end in .npz")
-    data, report = make_synthetic(args.subjects, args.frames_per_segment, args.neutral_frames, args.size, args.seed,
-                                  nuisance=args.nuisance, idiosyncrasy=args.idiosyncrasy, onset=args.onset, progress=not args.quiet)
-    report["provenance"] = provenance(command=["flowfer-synth", *argv])
-    save_prepared(data, out, report)
+    check_output(out, force=args.force)
+    check_output(report_path(out), "--out (its report)", force=args.force)
+    lock = dir_lock(out.with_name(f".{out.name}.lock"), "another flowfer-prepare or flowfer-synth")
+    with new_folder_cleanup(out.parent), lock:
+        for target in (out, report_path(out)): remove_temporaries(target)
+        data, report = make_synthetic(args.subjects, args.frames_per_segment, args.neutral_frames, args.size, args.seed,
+                                      nuisance=args.nuisance, idiosyncrasy=args.idiosyncrasy, onset=args.onset,
+                                      progress=progress_mode(None if args.quiet else True) == "bar")
+        report["provenance"] = provenance(command=["flowfer-synth", *argv])
+        save_prepared(data, out, report)
     print(report_summary(report) + f" Wrote {out} and {report_path(out).name}.")
+
+def synth_cli(argv: list[str] | None = None) -> int:
+    """flowfer-synth: render the synthetic set, write --out (.npz) and its report, print a one-paragraph summary
+    (`cli.synth_parser`)."""
+    from flowfer_nb.cli import synth_main
+    return synth_main(argv)

@@ -5,13 +5,15 @@
 # %% ../nbs/03_train.ipynb #246f2a75
 from __future__ import annotations
 
-import argparse
 import copy
 import csv
+import functools
+import hashlib
 import json
 import math
 import os
 import random
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, fields, replace
@@ -23,22 +25,23 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from .classifier import FlowClassifier, ModelConfig
-from .core import (ArgumentParser, FlowferError, atomic_write, cli_entry, configure_threads, provenance,
-                             seed_everything, write_json)
+from .core import (FlowferError, atomic_write, check_output, configure_threads, dir_lock, new_folder_cleanup,
+                             progress_bar, progress_mode, provenance, read_text, remove_temporaries, seed_everything,
+                             sha256_file, write_json)
 from .classifier import Objective
-from .data import (PAPER_CLASSES, PROTOCOLS, UNITS, PreparedData, load_prepared, make_splits, protocol,
+from .data import (PAPER_CLASSES, PROTOCOLS, UNITS, PreparedData, load_prepared, make_splits, match_classes, protocol,
                              resize_images, validation_split)
 from .flows import FAST_LEVERS, FlowLevers, set_levers
 
 # %% auto #0
 __all__ = ['LR_DECAYS', 'SELECT_BY', 'LEVER_SETS', 'CONFIG_NAMES', 'CONFIG_SECTIONS', 'ORDER_STREAM', 'NOISE_STREAM',
-           'EVAL_STREAM', 'CHECKPOINT_FORMAT', 'LOG_COLUMNS', 'TrainConfig', 'load_config', 'images_to_tensor',
-           'stream_seed', 'LRSchedule', 'rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint',
-           'cpu_has_bf16', 'use_levers', 'model_channels_last', 'evaluate', 'resolve_device', 'init_distributed', 'fit',
-           'train_fold', 'run_info', 'load_run', 'train_cli', 'predict_cli']
+           'EVAL_STREAM', 'CHECKPOINT_FORMAT', 'LOG_COLUMNS', 'FOLD_LOCK', 'TrainConfig', 'load_config',
+           'images_to_tensor', 'stream_seed', 'LRSchedule', 'rng_state', 'set_rng_state', 'save_checkpoint',
+           'load_checkpoint', 'cpu_has_bf16', 'use_levers', 'model_channels_last', 'evaluate', 'resolve_device',
+           'init_distributed', 'fit', 'fold_fingerprint', 'check_fingerprint', 'train_fold', 'run_info', 'load_run',
+           'run_train', 'run_predict', 'train_cli', 'predict_cli']
 
 # %% ../nbs/03_train.ipynb #6309a7a0
 LR_DECAYS = ("none", "cosine")
@@ -124,7 +127,7 @@ def load_config(name_or_path: str | os.PathLike) -> tuple[ModelConfig, TrainConf
         if path.suffix != ".json" and not path.exists():
             raise FlowferError(f"unknown config '{s}': use one of {', '.join(CONFIG_NAMES)} or the path of a .json file")
         if not path.is_file(): raise FlowferError(f"{path}: no such config file")
-        source, text = str(path), path.read_text(encoding="utf-8")
+        source, text = str(path), read_text(path)[0]
     try: d = json.loads(text)
     except json.JSONDecodeError as e: raise FlowferError(f"{source}: not valid JSON ({e})") from None
     if not isinstance(d, dict): raise FlowferError(f"{source}: expected a JSON object with keys {CONFIG_SECTIONS}")
@@ -414,8 +417,8 @@ def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg:
                 "model_config": model_cfg.to_dict(), "train_config": cfg.to_dict(), "best": copy.deepcopy(best),
                 "history": copy.deepcopy(history), "guard": dict(guard), "info": info}
     snapshot = state()
-    show = main and (sys.stderr.isatty() if progress is None else progress)
-    bar = tqdm(total=cfg.epochs * steps, initial=epoch * steps, disable=not show, desc=out_dir.name, unit="step")
+    mode = progress_mode(progress) if main else "none"   # a bar on a terminal, one line per epoch in a log
+    bar = progress_bar(mode, total=cfg.epochs * steps, initial=epoch * steps, desc=out_dir.name, unit="step")
     while epoch < cfg.epochs and (stop_after is None or epoch < stop_after):
         t0 = time.perf_counter()
         sums, skipped, diverged = _train_epoch(step_fn, model, opt, sched, fit_set, epoch, cfg, model_cfg, rank, world, dev, guard, bar)
@@ -454,6 +457,47 @@ def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg:
     bar.close()
     return {"epochs_done": epoch, "stopped": epoch < cfg.epochs, "best": best, "history": history}
 
+# %% ../nbs/03_train.ipynb #296b5040
+FOLD_LOCK = "train.lock"
+
+def fold_fingerprint(data_sha256: str, model_cfg: dict, train_cfg: dict, split: str, fold: int, test_idx,
+                     classes=()) -> str:
+    """SHA-256 (hex) of what a fold's result depends on: data, configurations (epochs aside), classes, split, fold,
+    test rows."""
+    train = {k: v for k, v in dict(train_cfg).items() if k != "epochs"}
+    key = dict(data_sha256=str(data_sha256), model=dict(model_cfg), train=train, classes=[str(c) for c in classes],
+               split=str(split), fold=int(fold), test_idx=[int(i) for i in np.asarray(test_idx).ravel()])
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+def _recorded(out_dir: Path) -> dict | None:
+    "The config.json of a fold folder, or None if it has none; FlowferError if it cannot be read."
+    path = out_dir / "config.json"
+    if not path.is_file(): return None
+    try: info = json.loads(read_text(path)[0])
+    except ValueError as e: raise FlowferError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(info, dict): raise FlowferError(f"{path}: expected a JSON object")
+    return info
+
+def check_fingerprint(out_dir: str | os.PathLike, fingerprint: str, model_cfg: dict | None = None,
+                      train_cfg: dict | None = None, classes=None) -> None:
+    """Refuse (FlowferError) a fold folder whose config.json records another fingerprint, naming what differs where it
+    can."""
+    out_dir = Path(out_dir)
+    info = _recorded(out_dir)
+    if info is None or info.get("fingerprint") == fingerprint: return
+    if "fingerprint" not in info:
+        raise FlowferError(f"{out_dir}: holds a fold without a fingerprint (an older flowfer_nb made it); train into "
+                           "another folder")
+    without_epochs = lambda cfg: None if cfg is None else {k: v for k, v in cfg.items() if k != "epochs"}
+    new = dict(model=model_cfg, train=without_epochs(train_cfg), classes=classes)
+    old = dict(model=info.get("model"), train=without_epochs(info.get("train") or {}), classes=info.get("classes"))
+    diff = [f"{part} {k}" for part in ("model", "train") if new[part] is not None and old[part] is not None
+            for k in sorted(set(new[part]) | set(old[part])) if new[part].get(k) != old[part].get(k)]
+    if classes is not None and list(classes) != old["classes"]: diff.append("classes")
+    what = f"differs in {', '.join(diff)}" if diff else "another data file or split"
+    raise FlowferError(f"{out_dir}: was trained with other settings ({what}); its results cannot be resumed or "
+                       "averaged with these; train into another folder (or --force to replace the fold)")
+
 # %% ../nbs/03_train.ipynb #8cb2f354
 def _class_counts(labels: np.ndarray, classes) -> dict:
     return {c: int((labels == i).sum()) for i, c in enumerate(classes)}
@@ -468,12 +512,32 @@ def _write_predictions(path, data: PreparedData, rows: np.ndarray, proba: np.nda
             w.writerow([int(r), data.paths[r], data.subjects[r], true if true in classes else "",
                         *[f"{v:.6g}" for v in p], classes[int(p.argmax())]])
 
+def _guarded(train):
+    "Lock the fold folder (rank 0), check the fingerprint in its config.json, remove stale temporaries; then `train`."
+    @functools.wraps(train)
+    def guarded(data, train_idx, test_idx, model_cfg, train_cfg, out_dir, *args, fingerprint: str | None = None,
+                **kwargs):
+        out_dir = Path(out_dir)
+        if int(os.environ.get("RANK", "0")) != 0:
+            return train(data, train_idx, test_idx, model_cfg, train_cfg, out_dir, *args, fingerprint=fingerprint,
+                         **kwargs)
+        with dir_lock(out_dir / FOLD_LOCK, "another flowfer-train"):
+            if fingerprint is not None:
+                check_fingerprint(out_dir, fingerprint, model_cfg.to_dict(), train_cfg.to_dict(), data.classes)
+            for tmp in out_dir.glob(".*.tmp"): tmp.unlink(missing_ok=True)  # left by a killed write; we hold the lock
+            return train(data, train_idx, test_idx, model_cfg, train_cfg, out_dir, *args, fingerprint=fingerprint,
+                         **kwargs)
+    return guarded
+
+@_guarded
 def train_fold(data: PreparedData, train_idx, test_idx, model_cfg: ModelConfig, train_cfg: TrainConfig,
                out_dir: str | os.PathLike, resume: bool = False, device: str = "cpu", *, model: FlowClassifier | None = None,
-               progress: bool | None = None, stop_after: int | None = None) -> dict:
+               progress: bool | None = None, stop_after: int | None = None, fingerprint: str | None = None) -> dict:
     """Train on `train_idx` (less a validation split), keep the epoch with the best validation accuracy, score `test_idx`.
     Writes out_dir/{config.json, log.csv, last.pt, best.pt, metrics.json, predictions.csv}; returns the metrics
-    (on rank 0; other processes get {epochs_done, stopped}). `model`: a ready model instead of FlowClassifier(model_cfg)."""
+    (on rank 0; other processes get {epochs_done, stopped}). `model`: a ready model instead of FlowClassifier(model_cfg).
+    The folder is locked while it trains; `fingerprint` (`fold_fingerprint`) is recorded, and a folder holding another
+    is refused."""
     t0, out_dir, cfg = time.time(), Path(out_dir), train_cfg.validate()
     train_idx, test_idx = np.asarray(train_idx, dtype=np.int64), np.asarray(test_idx, dtype=np.int64)
     n, c = len(data), len(data.classes)
@@ -491,7 +555,8 @@ def train_fold(data: PreparedData, train_idx, test_idx, model_cfg: ModelConfig, 
     model.set_log_prior(np.bincount(data.labels[fit_idx], minlength=c))
     counts = {"fit": _class_counts(data.labels[fit_idx], data.classes), "val": _class_counts(data.labels[val_idx], data.classes),
               "test": _class_counts(data.labels[test_idx], data.classes)}
-    info = {"classes": list(data.classes), "data_image_size": data.image_size, "counts": counts, "data_meta": data.meta}
+    info = {"classes": list(data.classes), "data_image_size": data.image_size, "counts": counts, "data_meta": data.meta,
+            "fingerprint": fingerprint}
     res = fit(model, tensors(fit_idx), tensors(val_idx) if len(val_idx) else None, model_cfg, cfg, out_dir, resume, device,
               info=info, progress=progress, stop_after=stop_after)
     rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
@@ -508,6 +573,7 @@ def train_fold(data: PreparedData, train_idx, test_idx, model_cfg: ModelConfig, 
                "confusion_matrix": {"classes": list(data.classes), "rows": "true", "columns": "predicted", "counts": confusion.tolist()},
                "counts": counts, "best_epoch": best["epoch"], "best_val_accuracy": best["best"]["val_acc"],
                "best_val_bpd": best["best"]["val_bpd"], "epochs_trained": res["epochs_done"], "seconds": round(time.time() - t0, 1),
+               "fingerprint": fingerprint,
                "provenance": provenance(model=model_cfg.to_dict(), train=cfg.to_dict(), world_size=int(os.environ.get("WORLD_SIZE", "1")),
                                         device=str(device), data_meta=data.meta)}
     _write_predictions(out_dir / "predictions.csv", data, test_idx, ev["proba"], data.classes)
@@ -515,14 +581,24 @@ def train_fold(data: PreparedData, train_idx, test_idx, model_cfg: ModelConfig, 
     return metrics
 
 # %% ../nbs/03_train.ipynb #0ff466ee
+_RUN_KEYS = {"model": dict, "train": dict, "classes": list, "data_image_size": int}  # what flowfer-predict reads
+
 def run_info(run_dir: str | os.PathLike) -> dict:
-    "The config.json of a run folder: model and train configs, classes, data_image_size, counts."
+    "The config.json of a run folder: model and train configs, classes, data_image_size, counts; each key checked."
     path = Path(run_dir) / "config.json"
     if not path.is_file():
         folds = sorted(Path(run_dir).glob("fold_*"))
         hint = f"; it holds folds, pass one of them, e.g. {folds[0]}" if folds else ""
         raise FlowferError(f"{run_dir}: not a run folder (no config.json){hint}")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try: info = json.loads(read_text(path)[0])
+    except ValueError as e: raise FlowferError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(info, dict): raise FlowferError(f"{path}: expected a JSON object, got {type(info).__name__}")
+    for key, kind in _RUN_KEYS.items():
+        if not isinstance(info.get(key), kind) or isinstance(info.get(key), bool):
+            raise FlowferError(f"{path}: {key} must be a JSON {kind.__name__}, got {info.get(key)!r:.60}")
+    if not info["classes"] or not all(isinstance(c, str) for c in info["classes"]):
+        raise FlowferError(f"{path}: classes must be a non-empty list of names")
+    return info
 
 def load_run(run_dir: str | os.PathLike) -> FlowClassifier:
     "The model of a run folder with its selected weights (best.pt), on the CPU in eval mode."
@@ -536,29 +612,34 @@ def load_run(run_dir: str | os.PathLike) -> FlowClassifier:
     return model.eval()
 
 # %% ../nbs/03_train.ipynb #2b1f996b
-def _fold_summary(out: Path, n_folds: int) -> dict | None:
-    "Mean and standard deviation of the folds' test accuracies, once every fold folder has metrics.json."
-    paths = [out / f"fold_{k:02d}" / "metrics.json" for k in range(n_folds)]
+def _fold_summary(out: Path, fingerprints: list[str]) -> dict | None:
+    """Mean and standard deviation of the folds' test accuracies once every fold has metrics.json with its expected
+    fingerprint."""
+    paths = [out / f"fold_{k:02d}" / "metrics.json" for k in range(len(fingerprints))]
     if not all(p.is_file() for p in paths): return None
-    acc = [json.loads(p.read_text())["test_accuracy"] for p in paths]
-    return {"folds": n_folds, "test_accuracy": acc, "mean": float(np.mean(acc)), "std": float(np.std(acc))}
+    metrics = [json.loads(read_text(p)[0]) for p in paths]
+    stale = [p.parent.name for p, m, fp in zip(paths, metrics, fingerprints) if m.get("fingerprint") != fp]
+    if stale:
+        raise FlowferError(f"{out}: {', '.join(stale)} were trained with other settings (fingerprint differs); no "
+                           "summary is written: retrain them (--fold K --force) or train into another --out")
+    epochs = sorted({m.get("epochs_trained") for m in metrics})
+    if len(epochs) > 1:
+        raise FlowferError(f"{out}: the folds were trained for different numbers of epochs {epochs}; no summary is "
+                           f"written: continue the shorter ones with --resume --epochs {epochs[-1]}")
+    acc = [m["test_accuracy"] for m in metrics]
+    return {"folds": len(paths), "test_accuracy": acc, "mean": float(np.mean(acc)), "std": float(np.std(acc))}
 
-@cli_entry
-def train_cli(argv: list[str] | None = None) -> None:
-    "flowfer-train: train the folds of a split and write one run folder per fold."
-    p = ArgumentParser(prog="flowfer-train", description="Train the flow classifier on the folds of a split.")
-    p.add_argument("--data", required=True, help="prepared .npz file")
-    p.add_argument("--out", required=True, help="run folder (one fold_KK/ subfolder per fold)")
-    p.add_argument("--config", default="quick", help="quick, paper or a JSON file (default: quick)")
-    p.add_argument("--split", default="uniform", choices=PROTOCOLS)
-    p.add_argument("--folds", type=int, help="number of folds (default: 10 for uniform and video, 5 for subject; loso: one per subject)")
-    p.add_argument("--fold", type=int, help="train only this fold (0-based); default: all")
-    p.add_argument("--epochs", type=int, help="override the config's epochs")
-    p.add_argument("--seed", type=int, help="override the config's seed (also seeds the split)")
-    p.add_argument("--classes", default=",".join(PAPER_CLASSES), help="comma-separated classes to keep (default: the paper's six)")
-    p.add_argument("--resume", action="store_true", help="continue the folds that have a last.pt")
-    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    args = p.parse_args(argv)
+def _empty_fold(fold_dir: Path) -> None:
+    "Delete what a fold folder holds (under its lock, which stays), for --force."
+    with dir_lock(fold_dir / FOLD_LOCK, "another flowfer-train"):
+        for p in fold_dir.iterdir():
+            if p.name == FOLD_LOCK: continue
+            if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
+            else: p.unlink()
+
+def run_train(args, argv: list[str]) -> None:
+    "flowfer-train with the arguments `args` of `cli.train_parser`: check everything, then train the folds into --out."
+    main = int(os.environ.get("RANK", "0")) == 0
     configure_threads()
     model_cfg, train_cfg = load_config(args.config)
     if args.epochs is not None:
@@ -569,55 +650,86 @@ def train_cli(argv: list[str] | None = None) -> None:
         train_cfg = replace(train_cfg, seed=args.seed)
     train_cfg = replace(train_cfg, val_split=protocol(args.split).unit)  # validation holds out what the test folds do
     if args.folds is not None and args.folds < 2 and args.split != "loso": raise FlowferError(f"--folds {args.folds}: must be >= 2")
+    if args.resume and args.force:
+        raise FlowferError("--resume and --force: choose one (continue the folds, or replace them)")
     resolve_device(args.device)
-    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
-    if len(set(classes)) < 2: raise FlowferError(f"--classes {args.classes}: a classifier needs at least 2 distinct classes")
-    data = load_prepared(args.data).subset_classes(classes)
+    out = check_output(args.out, folder=True)
+    data = load_prepared(args.data)
+    data = data.subset_classes(match_classes(args.classes or PAPER_CLASSES, data.classes))
+    if model_cfg.n_classes != len(data.classes) and main:
+        print(f"note: config {args.config} has n_classes={model_cfg.n_classes}; the model gets the data's "
+              f"{len(data.classes)} classes {list(data.classes)}")
     model_cfg = replace(model_cfg, n_classes=len(data.classes))
     splits = make_splits(data, args.split, args.folds, train_cfg.seed)
     if args.fold is not None and not 0 <= args.fold < len(splits):
         raise FlowferError(f"--fold {args.fold}: out of range, the {args.split} split has {len(splits)} folds (0..{len(splits) - 1})")
-    out = Path(args.out)
+    digest = sha256_file(args.data)
+    fingerprints = [fold_fingerprint(digest, model_cfg.to_dict(), train_cfg.to_dict(), args.split, k, te, data.classes)
+                    for k, (_, te) in enumerate(splits)]
     folds = [args.fold] if args.fold is not None else list(range(len(splits)))
-    has_ckpt = [(out / f"fold_{k:02d}" / "last.pt").is_file() for k in folds]
+    fold_dir = lambda k: out / f"fold_{k:02d}"
+    has_ckpt = [(fold_dir(k) / "last.pt").is_file() for k in folds]
     if args.resume and not any(has_ckpt): raise FlowferError(f"{out}: --resume given but no fold has a checkpoint (last.pt) to resume")
-    if not args.resume and any(has_ckpt): raise FlowferError(f"{out}: already holds a run; add --resume to continue it or choose another --out")
-    main = int(os.environ.get("RANK", "0")) == 0
-    for k, resume in zip(folds, has_ckpt):
-        met = train_fold(data, *splits[k], model_cfg, train_cfg, out / f"fold_{k:02d}", resume=resume, device=args.device, progress=True)
-        if main: print(f"fold {k}: test accuracy {met['test_accuracy']:.4f} (best epoch {met['best_epoch']}) -> {out / f'fold_{k:02d}'}")
-    summary = _fold_summary(out, len(splits))
+    if not args.resume and not args.force and any(has_ckpt):
+        raise FlowferError(f"{out}: already holds a run; add --resume to continue it, --force to replace it, or choose "
+                           "another --out")
+    for k in range(len(splits)):  # every fold already here must belong to this run: it is averaged with the new ones
+        if not (args.force and k in folds):
+            check_fingerprint(fold_dir(k), fingerprints[k], model_cfg.to_dict(), train_cfg.to_dict(), data.classes)
+    if args.force and main:
+        for k in folds:
+            if fold_dir(k).is_dir(): _empty_fold(fold_dir(k))
+    for k, resume in zip(folds, has_ckpt):  # (a folder that fails before anything is written in it is removed again)
+        with new_folder_cleanup(out), new_folder_cleanup(fold_dir(k)):
+            met = train_fold(data, *splits[k], model_cfg, train_cfg, fold_dir(k), resume=resume and args.resume,
+                             device=args.device, progress=not args.quiet, fingerprint=fingerprints[k])
+        if main:
+            print(f"fold {k}: test accuracy {met['test_accuracy']:.4f} (best epoch {met['best_epoch']}) -> "
+                  f"{fold_dir(k)}")
+    summary = _fold_summary(out, fingerprints) if main else None
     if main and summary:
         write_json(out / "summary.json", {**summary, "split": args.split, "config": args.config, "data": str(args.data),
-                                          "provenance": provenance(model=model_cfg.to_dict(), train=train_cfg.to_dict())})
+                                          "data_sha256": digest, "fingerprints": fingerprints,
+                                          "provenance": provenance(model=model_cfg.to_dict(), train=train_cfg.to_dict(),
+                                                                   command=["flowfer-train", *argv])})
         print(f"{summary['folds']} folds: test accuracy {summary['mean']:.4f} +- {summary['std']:.4f} -> {out / 'summary.json'}")
     if dist.is_available() and dist.is_initialized(): dist.barrier(); dist.destroy_process_group()
 
-@cli_entry
-def predict_cli(argv: list[str] | None = None) -> None:
-    "flowfer-predict: class probabilities of every image of a prepared file under a trained run."
-    p = ArgumentParser(prog="flowfer-predict", description="Write per-image class probabilities of a trained run as CSV.")
-    p.add_argument("--run", required=True, help="run folder of one fold (holds best.pt and config.json)")
-    p.add_argument("--data", required=True, help="prepared .npz file")
-    p.add_argument("--out", help="CSV to write (default: RUN/predictions_<data name>.csv)")
-    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    args = p.parse_args(argv)
+def run_predict(args, argv: list[str]) -> None:
+    """flowfer-predict with the arguments `args` of `cli.predict_parser`: check the run, data and --out, then write
+    the CSV."""
     configure_threads()
     dev = resolve_device(args.device)
-    info, model = run_info(args.run), load_run(args.run)
+    info = run_info(args.run)
+    out = Path(args.out) if args.out else Path(args.run) / f"predictions_{Path(args.data).name.removesuffix('.npz')}.csv"
+    check_output(out, "--out" if args.out else "--out (default)", force=args.force)
+    remove_temporaries(out)  # what a killed earlier run left
     data = load_prepared(args.data)
     if data.image_size != info["data_image_size"]:
         s, t = data.image_size, info["data_image_size"]
         raise FlowferError(f"{args.data}: images are {s}x{s} but run {args.run} was trained on {t}x{t} images; prepare the data at {t}x{t}")
+    model = load_run(args.run)
     model_cfg = ModelConfig.from_dict(info["model"])
     ev = evaluate(model.to(dev), images_to_tensor(data.images, model_cfg.image_size), None, model_cfg,
-                  info["train"]["eval_batch_size"], device=dev)
-    out = Path(args.out) if args.out else Path(args.run) / f"predictions_{Path(args.data).name.removesuffix('.npz')}.csv"
+                  info["train"].get("eval_batch_size", 64), device=dev)
     classes = tuple(info["classes"])
     _write_predictions(out, data, np.arange(len(data)), ev["proba"], classes)
     known = np.isin(np.array(data.classes)[data.labels], classes)
     acc = (np.array(classes)[ev["pred"]] == np.array(data.classes)[data.labels])[known].mean() if known.any() else None
-    print(f"wrote {len(data)} predictions to {out}" + (f" (accuracy {acc:.4f} on {known.sum()} labelled images)" if acc is not None else ""))
+    if not args.quiet:
+        note = "" if acc is None else f" (accuracy {acc:.4f} on {known.sum()} labelled images)"
+        print(f"wrote {len(data)} predictions to {out}{note}")
+
+def train_cli(argv: list[str] | None = None) -> int:
+    "flowfer-train: train the folds of a split and write one run folder per fold (options: `cli.train_parser`)."
+    from flowfer_nb.cli import train_main
+    return train_main(argv)
+
+def predict_cli(argv: list[str] | None = None) -> int:
+    """flowfer-predict: class probabilities of every image of a prepared file under a trained run (options:
+    `cli.predict_parser`)."""
+    from flowfer_nb.cli import predict_main
+    return predict_main(argv)
 
 # %% ../nbs/03_train.ipynb #fc44b8a6
 #| eval: false

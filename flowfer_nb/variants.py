@@ -20,7 +20,8 @@ from .stats import MIN_UNITS, group_means, paired_bootstrap
 
 # %% auto #0
 __all__ = ['VARIANTS', 'ADOPTION', 'ADOPTED_FILE', 'Variant', 'adopted_variant', 'get_variant', 'variant_flow_config',
-           'pipeline_models', 'pipeline_oof', 'per_subject_accuracy', 'compare_to', 'variant_row', 'passes', 'adopt']
+           'pipeline_models', 'pipeline_oof', 'per_subject_accuracy', 'compare_to', 'variant_row', 'passes', 'adopt',
+           'plot_variants']
 
 # %% ../nbs/15_variants.ipynb #0bd53398
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ VARIANTS = {v.name: v for v in (
     Variant("weight-decay", "AdamW weight decay 1e-4", train=dict(weight_decay=1e-4)),
     Variant("input-noise", "Gaussian noise (std 0.02) on the training images", train=dict(input_noise=0.02)),
     Variant("select-ce", "epoch chosen by validation cross-entropy", train=dict(select_by="cross_entropy")),
+    Variant("last-epoch", "no validation split: all training subjects fitted, the last epoch kept", train=dict(val_fraction=0.0)),
     Variant("subject-norm", "each subject's mean image subtracted (transductive)", transductive=True),
 )}
 ADOPTION = dict(min_gain=5.0, max_bpd_loss=0.05, confidence=0.95, protocol="subject", decision_sets=("synthetic", "ckplus48"))
@@ -126,3 +128,25 @@ def adopt(tables: dict, rule: dict = ADOPTION) -> str | None:
                 (tables[s] for s in rule["decision_sets"])]
         if all(passes(r, rule) for r in rows): gains[name] = min(r["diff"] for r in rows)
     return max(gains, key=gains.get) if gains else None
+
+# %% ../nbs/15_variants.ipynb #f84834df
+def plot_variants(ax_gain, ax_bpd, table: pd.DataFrame, rule: dict = ADOPTION) -> None:
+    "The variants table as two panels: gain over the paper's method (points, with intervals) and change of bits/dim."
+    t = table.loc[table.index != "paper"]
+    y = np.arange(len(t))[::-1]
+    colors = ["#0072B2" if m == "flow" else "#777777" for m in t["model"]]
+    lo = (t["diff"] - t["diff_low"].astype(float)).fillna(0).to_numpy()
+    hi = (t["diff_high"].astype(float) - t["diff"]).fillna(0).to_numpy()
+    for yi, d, l, h, c in zip(y, t["diff"], lo, hi, colors):
+        ax_gain.errorbar(d, yi, xerr=[[l], [h]], fmt="o", color=c, markersize=3.5, capsize=2, lw=1)
+    ax_gain.axvline(0, color="0.3", lw=0.8)
+    ax_gain.axvline(rule["min_gain"], color="0.5", lw=0.8, ls="--")
+    ax_gain.set_yticks(y, [f"{n}{' (T)' if tr else ''}" for n, tr in zip(t.index, t["transductive"])])
+    ax_gain.set_xlabel("accuracy minus the paper's method\n(points, per subject, 95% CI)")
+    b = t["bpd_change"].astype(float)
+    ax_bpd.barh(y[b.notna().to_numpy()], b.dropna(), color="#0072B2", height=0.6)
+    ax_bpd.axvline(rule["max_bpd_loss"], color="0.5", lw=0.8, ls="--")
+    ax_bpd.axvline(0, color="0.3", lw=0.8)
+    ax_bpd.set_yticks(y, [""] * len(y))
+    ax_bpd.set_xlabel("test bits/dim change")
+    for ax in (ax_gain, ax_bpd): ax.grid(axis="x", alpha=0.3)
