@@ -66,7 +66,7 @@ class TrainConfig:
     val_fraction: float = 0.1     # share of the training side held out for model selection; 0: none
     val_split: str = "videos"     # the unit validation holds out whole (data.UNITS): "frames", "videos" or "subjects"
     select_by: str = "accuracy"   # validation accuracy (ties: lower bits/dim) or validation cross-entropy picks the epoch
-    levers: str = "plain"         # "plain" float32, or "fast" (see `use_levers`)
+    levers: str = "fast"          # "fast" (see `use_levers`), or "plain" float32
     seed: int = 0
     eval_batch_size: int = 64     # images per forward pass when scoring (h then runs on eval_batch_size x classes rows)
     hflip: bool = False           # random horizontal flips of the training images
@@ -600,8 +600,8 @@ def run_info(run_dir: str | os.PathLike) -> dict:
         raise FlowferError(f"{path}: classes must be a non-empty list of names")
     return info
 
-def load_run(run_dir: str | os.PathLike) -> FlowClassifier:
-    "The model of a run folder with its selected weights (best.pt), on the CPU in eval mode."
+def load_run(run_dir: str | os.PathLike, device: str | torch.device = "cpu") -> FlowClassifier:
+    "The model of a run folder with its selected weights (best.pt), in eval mode, with the run's speed levers for `device`."
     info = run_info(run_dir)
     ck = load_checkpoint(Path(run_dir) / "best.pt")
     cfg = ModelConfig.from_dict(ck["model_config"])
@@ -609,7 +609,8 @@ def load_run(run_dir: str | os.PathLike) -> FlowClassifier:
         raise FlowferError(f"{run_dir}: best.pt has {cfg.n_classes} classes but config.json lists {len(info['classes'])}")
     model = FlowClassifier(cfg)
     model.load_state_dict(ck["model"])
-    return model.eval()
+    dev = torch.device(device)
+    return use_levers(model.to(dev), TrainConfig.from_dict(ck["train_config"]).levers, dev).eval()
 
 # %% ../nbs/03_train.ipynb #2b1f996b
 def _fold_summary(out: Path, fingerprints: list[str]) -> dict | None:
