@@ -14,9 +14,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from fastcore.basics import patch
 
-from .core import FlowferError
+from .core import FlowferError, patch
 from .flows import LOG_2PI, FlowStep, Glow, gaussian_log_prob
 
 # %% auto #0

@@ -13,6 +13,7 @@ import errno
 import fcntl
 import functools
 import hashlib
+import inspect
 import json
 import os
 import platform
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import typing
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -32,10 +34,10 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['EXIT_USER_ERROR', 'EXIT_INTERRUPTED', 'EXIT_TERMINATED', 'PROGRESS_MODES', 'PROVENANCE_PACKAGES', 'FlowferError',
-           'Terminated', 'os_error_line', 'cli_entry', 'ArgumentParser', 'seed_everything', 'configure_threads',
-           'atomic_write', 'write_json', 'write_together', 'remove_temporaries', 'check_output', 'new_folder_cleanup',
-           'sha256_file', 'read_text', 'dir_lock', 'shared_lock_fds', 'progress_mode', 'LineProgress', 'progress_bar',
-           'git_revision', 'provenance']
+           'Terminated', 'os_error_line', 'cli_entry', 'ArgumentParser', 'patch', 'seed_everything',
+           'configure_threads', 'atomic_write', 'write_json', 'write_together', 'remove_temporaries', 'check_output',
+           'new_folder_cleanup', 'sha256_file', 'read_text', 'dir_lock', 'shared_lock_fds', 'progress_mode',
+           'LineProgress', 'progress_bar', 'git_revision', 'provenance']
 
 # %% ../nbs/00_core.ipynb #d386fd2d
 class FlowferError(Exception):
@@ -92,6 +94,19 @@ def cli_entry(main: Callable[[list[str] | None], object]) -> Callable[[list[str]
 class ArgumentParser(argparse.ArgumentParser):
     "argparse that raises `FlowferError` (one line and exit 2 through `cli_entry`) instead of printing usage and exiting."
     def error(self, message): raise FlowferError(message)
+
+# %% ../nbs/00_core.ipynb #5923a8d0
+def patch(f):
+    "Set `f` as a method of the class its first parameter is annotated with (e.g. `def m(self: Model)`); returns `f`."
+    inner = inspect.unwrap(f)
+    first = next(iter(inspect.signature(inner).parameters), None)
+    hints = typing.get_type_hints(inner) if first else {}
+    if first not in hints or not isinstance(hints[first], type):
+        raise FlowferError(f"patch: {inner.__name__} needs a first parameter annotated with a class, e.g. (self: Model)")
+    cls = hints[first]
+    f.__qualname__ = f"{cls.__name__}.{inner.__name__}"
+    setattr(cls, inner.__name__, f)
+    return f
 
 # %% ../nbs/00_core.ipynb #f037984c
 def seed_everything(seed: int) -> np.random.Generator:
