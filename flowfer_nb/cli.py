@@ -17,8 +17,9 @@ from .core import ArgumentParser, cli_entry
 __all__ = ['PAPER_CLASSES', 'DEFAULT_SIZE', 'FACE_MARGIN', 'LAYOUTS', 'FACE_CROPS', 'LABEL_MAPS', 'MAX_REJECTED', 'PROTOCOLS',
            'CONFIG_NAMES', 'DEVICES', 'SYNTH_DEFAULTS', 'PROFILES', 'SYNTHETIC', 'BENCH_VARIANTS', 'BENCH_LEVERS',
            'PARSERS', 'synth_main', 'prepare_main', 'train_main', 'predict_main', 'reproduce_main', 'bench_main',
-           'split_classes', 'add_classes', 'add_out', 'add_force', 'add_quiet', 'add_device', 'add_size',
-           'synth_parser', 'prepare_parser', 'train_parser', 'predict_parser', 'reproduce_parser', 'bench_parser']
+           'compare_main', 'collect_main', 'split_classes', 'add_classes', 'add_out', 'add_force', 'add_quiet',
+           'add_device', 'add_size', 'synth_parser', 'prepare_parser', 'train_parser', 'predict_parser',
+           'reproduce_parser', 'bench_parser', 'compare_parser', 'collect_parser']
 
 # %% ../nbs/00_cli.ipynb #763d1647
 PAPER_CLASSES = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")  # data.PAPER_CLASSES
@@ -204,8 +205,41 @@ def bench_parser() -> ArgumentParser:
     add_quiet(p, "human-readable summary (with --json, only the JSON line)")
     return p
 
+def compare_parser() -> ArgumentParser:
+    "flowfer-compare's options."
+    p = ArgumentParser(prog="flowfer-compare", description="Compare the *.csv tables of two result folders cell by "
+                       "cell: numbers within a stated tolerance, text equal. Exit 0 if every table agrees, 1 if not.")
+    p.add_argument("a", metavar="A", help="result folder (results/ of a run, or the folder holding it)")
+    p.add_argument("b", metavar="B", help="the result folder to compare with A")
+    p.add_argument("--tol", action="append", metavar="COLUMN=VALUE",
+                   help="absolute tolerance of the columns matching COLUMN (a shell pattern, or TABLE:COLUMN), before "
+                        "the tolerance file's; may be repeated")
+    p.add_argument("--tolerance-file", metavar="FILE",
+                   help="JSON file of tolerances (default: flowfer_nb/configs/tolerance.json)")
+    p.add_argument("--json", metavar="FILE", help="also write the report, every difference with its tolerance, as JSON")
+    add_force(p, "the --json file")
+    return p
+
+def collect_parser() -> ArgumentParser:
+    "flowfer-collect's options."
+    p = ArgumentParser(prog="flowfer-collect", description="Collect the finished folds of one or more flowfer-train "
+                       "run folders into tables, refusing folds that are not folds of one run.")
+    p.add_argument("runs", nargs="+", metavar="RUN",
+                   help="run folder of flowfer-train (its fold_KK folders are read), or a fold_KK folder itself")
+    p.add_argument("--data", required=True, help="the prepared .npz file the folds were trained on (its SHA-256 is "
+                   "part of every fold's fingerprint)")
+    p.add_argument("--split", default="uniform", choices=PROTOCOLS,
+                   help="the --split the folds were trained with (default uniform)")
+    p.add_argument("--folds", type=int, help="the --folds the folds were trained with (default: flowfer-train's)")
+    add_out(p, "folder to write the tables (CSV, Markdown, LaTeX) and collected.json into")
+    p.add_argument("--partial", action="store_true",
+                   help="tabulate the folds present when some of the split are missing (without it they are refused)")
+    add_force(p, "the collected tables in --out")
+    return p
+
 PARSERS = {"flowfer-synth": synth_parser, "flowfer-prepare": prepare_parser, "flowfer-train": train_parser,
-           "flowfer-predict": predict_parser, "flowfer-reproduce": reproduce_parser, "flowfer-bench": bench_parser}
+           "flowfer-predict": predict_parser, "flowfer-reproduce": reproduce_parser, "flowfer-bench": bench_parser,
+           "flowfer-compare": compare_parser, "flowfer-collect": collect_parser}
 
 # %% ../nbs/00_cli.ipynb #c682acd1
 def _tool(parser: Callable[[], ArgumentParser], module: str, function: str) -> Callable[[list[str] | None], int]:
@@ -226,3 +260,5 @@ train_main = _tool(train_parser, "train", "run_train")
 predict_main = _tool(predict_parser, "train", "run_predict")
 reproduce_main = _tool(reproduce_parser, "reproduce", "run_reproduce")
 bench_main = _tool(bench_parser, "bench", "run_bench_cli")
+compare_main = _tool(compare_parser, "compare", "run_compare")
+collect_main = _tool(collect_parser, "collect", "run_collect")
