@@ -16,10 +16,10 @@ from torch.utils.checkpoint import checkpoint
 from .core import FlowferError
 
 # %% auto #0
-__all__ = ['LOG_2PI', 'ACTNORM_EPS', 'MIN_INIT_STD', 'SCALE_SHIFT', 'ZERO_CONV_LOGSCALE', 'NET_INIT_STD', 'PLAIN_LEVERS',
-           'FAST_LEVERS', 'BF16_BPD_TOL', 'gaussian_log_prob', 'perturb_', 'ActNorm', 'InvConv1x1', 'ZeroConv2d',
-           'coupling_net', 'AffineCoupling', 'FlowStep', 'squeeze2d', 'unsqueeze2d', 'Squeeze', 'Split', 'GlowLevel',
-           'Glow', 'FlowLevers', 'set_levers']
+__all__ = ['LOG_2PI', 'ACTNORM_EPS', 'MIN_INIT_STD', 'SCALE_SHIFT', 'ZERO_CONV_LOGSCALE', 'NET_INIT_STD', 'FAST_LEVERS',
+           'BF16_BPD_TOL', 'gaussian_log_prob', 'perturb_', 'ActNorm', 'InvConv1x1', 'ZeroConv2d', 'coupling_net',
+           'AffineCoupling', 'FlowStep', 'squeeze2d', 'unsqueeze2d', 'Squeeze', 'Split', 'GlowLevel', 'Glow',
+           'FlowLevers', 'set_levers']
 
 # %% ../nbs/01_flows.ipynb #efd199c8
 LOG_2PI = math.log(2 * math.pi)
@@ -373,7 +373,6 @@ class FlowLevers:
     coupling_bf16: bool = False  # AffineCoupling: the network under bfloat16 autocast, its output cast back
     checkpoint: bool = False     # GlowLevel: recompute each flow step's activations in backward
 
-PLAIN_LEVERS = FlowLevers(cache_weights=False)  # straightforward float32: W and W^-1 recomputed on every call
 FAST_LEVERS = {"cpu": ("channels_last", "bf16"),  # the lever names that won, measured on the 2-core AMX CPU (BENCHMARKS.md)
                # H200, paper config, batch 128: as fast as TF32 alone (2.0-2.4x plain) at half the memory (BENCHMARKS.md)
                "cuda": ("cache", "bf16", "inference_mode", "tf32")}
