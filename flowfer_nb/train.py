@@ -16,7 +16,7 @@ import random
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 
@@ -371,6 +371,75 @@ def _check_resume(ck: dict, path: Path, model_cfg: ModelConfig, cfg: TrainConfig
             raise FlowferError(f"{path}: checkpoint does not match the data: {k} is {ck['info'].get(k)} there and {info[k]} here")
 
 # %% ../nbs/03_train.ipynb #e56d4616
+@dataclass
+class _Run:
+    "What one training run carries from epoch to epoch: the model, its optimiser and schedule, and the bookkeeping."
+    model: FlowClassifier
+    opt: torch.optim.Optimizer
+    sched: LRSchedule
+    cfg: TrainConfig
+    model_cfg: ModelConfig
+    info: dict
+    epoch: int = 0
+    best: dict | None = None
+    history: list = field(default_factory=list)
+    guard: dict = field(default_factory=lambda: {"rollbacks": 0, "bad_run": 0})
+
+    def state(self) -> dict:
+        "A checkpoint of everything needed to continue exactly here (CPU copies)."
+        return {"format": CHECKPOINT_FORMAT, "epoch": self.epoch, "model": _cpu_copy(self.model.state_dict()),
+                "optimizer": _cpu_copy(self.opt.state_dict()), "scheduler": self.sched.state_dict(), "rng": rng_state(),
+                "model_config": self.model_cfg.to_dict(), "train_config": self.cfg.to_dict(), "best": copy.deepcopy(self.best),
+                "history": copy.deepcopy(self.history), "guard": dict(self.guard), "info": self.info}
+
+    def restore(self, ck: dict, rng: bool = True) -> None:
+        "Load the weights, optimiser and schedule of a checkpoint (and, for a resume, its random states and bookkeeping)."
+        self.model.load_state_dict(ck["model"])
+        self.opt.load_state_dict(ck["optimizer"])
+        self.sched.load_state_dict(ck["scheduler"])
+        if rng:
+            set_rng_state(ck["rng"])
+            self.epoch, self.best, self.history, self.guard = ck["epoch"], ck["best"], ck["history"], ck["guard"]
+
+def _start(model: FlowClassifier, cfg: TrainConfig, model_cfg: ModelConfig, info: dict, fit_set: tuple, steps: int, glob: int,
+           dev: torch.device, ck: dict | None) -> _Run:
+    "The model on its device with its levers, Adam (AdamW with weight decay) and the schedule; resumed from `ck` or initialised."
+    model.to(dev).train()
+    use_levers(model, cfg.levers, dev)
+    opt = (torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay) if cfg.weight_decay
+           else torch.optim.Adam(model.parameters(), lr=cfg.lr))
+    run = _Run(model, opt, LRSchedule(opt, cfg, cfg.epochs * steps), cfg, model_cfg, info)
+    if ck is not None: run.restore(ck)
+    else:  # ActNorm init on the first global batch of epoch 0, the same in every process
+        images, labels = fit_set
+        order, flip = _epoch_plan(len(images), 0, cfg)
+        model.initialize(_batch(images, labels, order[:glob], flip, dev)[0])
+    return run
+
+def _resume_checkpoint(out_dir: Path, resume: bool, model_cfg: ModelConfig, cfg: TrainConfig, info: dict) -> dict | None:
+    "The checkpoint to continue (checked against this run's settings), or None for a fresh run in an empty folder."
+    last_path = out_dir / "last.pt"
+    if not resume:
+        if last_path.exists(): raise FlowferError(f"{out_dir}: already holds a run (last.pt); resume it or choose another folder")
+        return None
+    if not last_path.is_file(): raise FlowferError(f"{out_dir}: nothing to resume (no last.pt)")
+    ck = load_checkpoint(last_path)
+    _check_resume(ck, last_path, model_cfg, cfg, info)
+    return ck
+
+def _validate_epoch(run: _Run, row: dict, val_set: tuple | None, dev, out_dir: Path) -> None:
+    "Score the validation set into the log row and keep best.pt when this epoch is the best so far (or without validation)."
+    ev = None
+    if val_set is not None:
+        ev = evaluate(run.model, *val_set, run.model_cfg, run.cfg.eval_batch_size, run.cfg.seed, dev)
+        row.update(val_acc=ev["accuracy"], val_ce=ev["cross_entropy"], val_bpd=_finite(ev["bpd"]))
+    if ev is None or _better(ev, run.best, run.cfg.select_by):
+        run.best = {"epoch": run.epoch + 1, "val_acc": row["val_acc"], "val_ce": row["val_ce"], "val_bpd": row["val_bpd"]}
+        save_checkpoint(out_dir / "best.pt", {"format": CHECKPOINT_FORMAT, "epoch": run.epoch + 1,
+                                              "model": _cpu_copy(run.model.state_dict()),
+                                              "model_config": run.model_cfg.to_dict(), "train_config": run.cfg.to_dict(),
+                                              "best": run.best, "info": run.info})
+
 def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg: ModelConfig, train_cfg: TrainConfig,
         out_dir: str | os.PathLike, resume: bool = False, device: str | torch.device = "cpu", *,
         info: dict | None = None, progress: bool | None = None, stop_after: int | None = None) -> dict:
@@ -381,81 +450,57 @@ def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg:
     dev = resolve_device(device)
     rank, world = init_distributed(dev)
     main = rank == 0
-    images, labels = fit_set
+    images = fit_set[0]
     info.update(n_fit=len(images), n_val=0 if val_set is None else len(val_set[0]))
-    last_path = out_dir / "last.pt"
-    if resume:
-        if not last_path.is_file(): raise FlowferError(f"{out_dir}: nothing to resume (no last.pt)")
-        ck = load_checkpoint(last_path)
-        _check_resume(ck, last_path, model_cfg, cfg, info)
-    elif last_path.exists(): raise FlowferError(f"{out_dir}: already holds a run (last.pt); resume it or choose another folder")
+    ck = _resume_checkpoint(out_dir, resume, model_cfg, cfg, info)
     glob = cfg.batch_size * world
     steps = len(images) // glob
     if steps == 0:
-        raise FlowferError(f"{out_dir}: {len(images)} training images are fewer than one global batch ({cfg.batch_size} x {world} processes)")
+        raise FlowferError(f"{out_dir}: {len(images)} training images are fewer than one global batch "
+                           f"({cfg.batch_size} x {world} processes)")
     if main:  # temporary files of checkpoint writes that a killed process left behind (atomic_write cannot remove them then)
         for tmp in out_dir.glob(".*.pt.*.tmp"): tmp.unlink(missing_ok=True)
-    model.to(dev).train()
-    use_levers(model, cfg.levers, dev)
-    opt = (torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay) if cfg.weight_decay
-           else torch.optim.Adam(model.parameters(), lr=cfg.lr))
-    sched = LRSchedule(opt, cfg, cfg.epochs * steps)
-    if resume:
-        model.load_state_dict(ck["model"]); opt.load_state_dict(ck["optimizer"]); sched.load_state_dict(ck["scheduler"])
-        set_rng_state(ck["rng"])
-        epoch, best, history, guard = ck["epoch"], ck["best"], ck["history"], ck["guard"]
-    else:
-        order, flip = _epoch_plan(len(images), 0, cfg)   # ActNorm init on the first global batch of epoch 0, in every process
-        model.initialize(_batch(images, labels, order[:glob], flip, dev)[0])
-        epoch, best, history, guard = 0, None, [], {"rollbacks": 0, "bad_run": 0}
-    if main: write_json(out_dir / "config.json", {"model": model_cfg.to_dict(), "train": cfg.to_dict(), **info, "world_size": world, "device": str(dev)})
+    run = _start(model, cfg, model_cfg, info, fit_set, steps, glob, dev, ck)
+    if main:
+        write_json(out_dir / "config.json", {"model": model_cfg.to_dict(), "train": cfg.to_dict(), **info, "world_size": world,
+                                             "device": str(dev)})
     step_fn = model if world == 1 else nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
-
-    def state() -> dict:
-        return {"format": CHECKPOINT_FORMAT, "epoch": epoch, "model": _cpu_copy(model.state_dict()),
-                "optimizer": _cpu_copy(opt.state_dict()), "scheduler": sched.state_dict(), "rng": rng_state(),
-                "model_config": model_cfg.to_dict(), "train_config": cfg.to_dict(), "best": copy.deepcopy(best),
-                "history": copy.deepcopy(history), "guard": dict(guard), "info": info}
-    snapshot = state()
+    snapshot = run.state()
     mode = progress_mode(progress) if main else "none"   # a bar on a terminal, one line per epoch in a log
-    bar = progress_bar(mode, total=cfg.epochs * steps, initial=epoch * steps, desc=out_dir.name, unit="step")
-    while epoch < cfg.epochs and (stop_after is None or epoch < stop_after):
+    bar = progress_bar(mode, total=cfg.epochs * steps, initial=run.epoch * steps, desc=out_dir.name, unit="step")
+    while run.epoch < cfg.epochs and (stop_after is None or run.epoch < stop_after):
         t0 = time.perf_counter()
-        sums, skipped, diverged = _train_epoch(step_fn, model, opt, sched, fit_set, epoch, cfg, model_cfg, rank, world, dev, guard, bar)
-        if diverged:
-            guard["rollbacks"] += 1
-            if guard["rollbacks"] > cfg.max_rollbacks:
+        sums, skipped, diverged = _train_epoch(step_fn, model, run.opt, run.sched, fit_set, run.epoch, cfg, model_cfg, rank,
+                                               world, dev, run.guard, bar)
+        if diverged:  # back to the end of the previous epoch, the learning rate halved
+            run.guard["rollbacks"] += 1
+            if run.guard["rollbacks"] > cfg.max_rollbacks:
                 bar.close()
-                raise FlowferError(f"{out_dir}: training diverged: {cfg.max_bad_steps} consecutive steps with a non-finite loss or gradient "
-                                   f"after {cfg.max_rollbacks} rollbacks (learning rate halved each time); the last good weights are in last.pt")
-            model.load_state_dict(snapshot["model"]); opt.load_state_dict(snapshot["optimizer"])
-            sched.load_state_dict(snapshot["scheduler"]); sched.halve()
-            guard["bad_run"] = 0
-            bar.reset(total=cfg.epochs * steps); bar.update(epoch * steps)
-            snapshot = state()
-            if main: save_checkpoint(last_path, snapshot)
+                raise FlowferError(f"{out_dir}: training diverged: {cfg.max_bad_steps} consecutive steps with a non-finite loss "
+                                   f"or gradient after {cfg.max_rollbacks} rollbacks (learning rate halved each time); the last "
+                                   "good weights are in last.pt")
+            run.restore(snapshot, rng=False)
+            run.sched.halve()
+            run.guard["bad_run"] = 0
+            bar.reset(total=cfg.epochs * steps)
+            bar.update(run.epoch * steps)
+            snapshot = run.state()
+            if main: save_checkpoint(out_dir / "last.pt", snapshot)
             continue
         if world > 1: dist.all_reduce(sums)
         if main:
-            row = _log_row(epoch + 1, sums, skipped, sched.lr(), steps * glob / (time.perf_counter() - t0))
-            if val_set is not None:
-                ev = evaluate(model, *val_set, model_cfg, cfg.eval_batch_size, cfg.seed, dev)
-                row.update(val_acc=ev["accuracy"], val_ce=ev["cross_entropy"], val_bpd=_finite(ev["bpd"]))
+            row = _log_row(run.epoch + 1, sums, skipped, run.sched.lr(), steps * glob / (time.perf_counter() - t0))
+            _validate_epoch(run, row, val_set, dev, out_dir)
             row["seconds"] = round(time.perf_counter() - t0, 3)   # training and validation
-            if val_set is None or _better(ev, best, cfg.select_by):
-                best = {"epoch": epoch + 1, "val_acc": row["val_acc"], "val_ce": row["val_ce"], "val_bpd": row["val_bpd"]}
-                save_checkpoint(out_dir / "best.pt", {"format": CHECKPOINT_FORMAT, "epoch": epoch + 1, "model": _cpu_copy(model.state_dict()),
-                                                      "model_config": model_cfg.to_dict(), "train_config": cfg.to_dict(),
-                                                      "best": best, "info": info})
-            history.append(row)
-            bar.set_postfix(epoch=epoch + 1, loss=row["loss"], val_acc=row["val_acc"], refresh=False)
-        epoch += 1
-        snapshot = state()
+            run.history.append(row)
+            bar.set_postfix(epoch=run.epoch + 1, loss=row["loss"], val_acc=row["val_acc"], refresh=False)
+        run.epoch += 1
+        snapshot = run.state()
         if main:
-            save_checkpoint(last_path, snapshot)
-            _write_log(out_dir / "log.csv", history)
+            save_checkpoint(out_dir / "last.pt", snapshot)
+            _write_log(out_dir / "log.csv", run.history)
     bar.close()
-    return {"epochs_done": epoch, "stopped": epoch < cfg.epochs, "best": best, "history": history}
+    return {"epochs_done": run.epoch, "stopped": run.epoch < cfg.epochs, "best": run.best, "history": run.history}
 
 # %% ../nbs/03_train.ipynb #296b5040
 FOLD_LOCK = "train.lock"
