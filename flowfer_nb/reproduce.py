@@ -193,14 +193,10 @@ def _reuse_note(nb_summary: dict | None) -> str:
     items = [(k, v) for k, v in (nb_summary or {}).items() if k.startswith("reused") and isinstance(v, list) and v]
     return "".join(f", {k.replace('_', ' ')}: {v}" for k, v in items)
 
-def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], None] = print,
-                 generate: Callable | None = None, resume: bool = True) -> dict:
-    """Check everything, lock `out`, prepare `params['data']` and run `notebooks` (in `nbs_dir`) in order; return the merged summary.
-    With `resume`, an unfinished run of the same profile, seed, data and git revision is continued in its own folder:
-    notebooks it finished are skipped, the others rerun and reuse the finished work in their work folders."""
-    nbs_dir, out = Path(nbs_dir).resolve(), Path(out).resolve()
-    if set(params) - {"data", "profile", "seed"}:
-        raise FlowferError(f"run_pipeline takes data, profile and seed; the pipeline sets {sorted(set(params) - {'data', 'profile', 'seed'})}")
+def _check_request(notebooks, nbs_dir: Path, out: Path, params: dict) -> tuple[str, dict, list[Path]]:
+    "Everything checkable before the lock: parameters, notebooks, kernel, output folders. -> (data spec, user params, paths)."
+    extra = set(params) - {"data", "profile", "seed"}
+    if extra: raise FlowferError(f"run_pipeline takes data, profile and seed; the pipeline sets {sorted(extra)}")
     spec = str(params.get("data", SYNTHETIC))
     user = validate_parameters({k: v for k, v in params.items() if k != "data"}, required=("profile", "seed"))
     if spec != SYNTHETIC: validate_parameters({"data": spec}, required=("data",))
@@ -208,29 +204,57 @@ def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], Non
     paths = [check_notebook(nbs_dir / nb) for nb in notebooks]
     if len({p.stem for p in paths}) != len(paths): raise FlowferError(f"notebooks named twice: {list(notebooks)}")
     check_kernel()
+    for name, path in (("--out", out), ("results_dir", out / "results"), ("figures_dir", out / "figures")):
+        check_writable_dir(name, path)
+    _load_summary(out / "results" / "summary.json")  # refuse a foreign summary.json before anything runs
+    return spec, user, paths
+
+def _open_run(summary: dict, key: dict, paths: list[Path], runs_dir: Path, resume: bool, log) -> tuple[str, Path, dict]:
+    "The run to write into: the unfinished run of the same key (resumed) or a new one. -> (run id, run folder, its record)."
+    run_id = _unfinished_run(summary, key, runs_dir) if resume else None
+    if run_id is None:
+        run_id, run_dir = _new_run_dir(runs_dir)
+        record = dict(status="running", **{k: key[k] for k in ("profile", "seed", "data")}, notebooks=[p.name for p in paths],
+                      seconds={}, done=[], started=_now(), provenance=provenance())
+        summary["runs"][run_id] = record
+        log(f"run {run_id}: profile {key['profile']}, seed {key['seed']}, data {key['data']['path']} -> {runs_dir.parent.parent}")
+        return run_id, run_dir, record
+    run_dir, record = runs_dir / run_id, summary["runs"][run_id]
+    how = f"killed in {record.get('running')}" if record["status"] == "running" else f"{record['status']} at {record.get('failed')}"
+    log(f"run {run_id}: resuming ({how}); its finished work is reused")
+    record.update(status="running", notebooks=list(dict.fromkeys(record["notebooks"] + [p.name for p in paths])),
+                  resumed=record.get("resumed", []) + [_now()])
+    for k in ("failed", "error"): record.pop(k, None)
+    return run_id, run_dir, record
+
+def _run_notebook(path: Path, nbs_dir: Path, nb_params: dict, run_id: str, run_dir: Path, results_dir: Path) -> dict:
+    "Execute one notebook with its parameters and read its summary. -> the notebook's entry for summary.json."
+    executed = run_dir / path.name
+    t0 = time.perf_counter()
+    error = _execute(path, executed, nb_params, nbs_dir)
+    nb_summary, error = _read_notebook_summary(Path(nb_params["work_dir"]) / "summary.json") if error is None else (None, error)
+    entry = dict(status="failed" if error else "ok", run_id=run_id, seconds=round(time.perf_counter() - t0, 2),
+                 executed=str(executed.relative_to(results_dir)))
+    if error: entry["error"] = error
+    else: entry["summary"] = nb_summary
+    return entry
+
+def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], None] = print,
+                 generate: Callable | None = None, resume: bool = True) -> dict:
+    """Check everything, lock `out`, prepare `params['data']` and run `notebooks` (in `nbs_dir`) in order; return the merged
+    summary. With `resume`, an unfinished run of the same profile, seed, data and git revision is continued in its own
+    folder: notebooks it finished are skipped, the others rerun and reuse the finished work in their work folders."""
+    nbs_dir, out = Path(nbs_dir).resolve(), Path(out).resolve()
+    spec, user, paths = _check_request(notebooks, nbs_dir, out, params)
     results_dir, figures_dir = out / "results", out / "figures"
-    for name, path in (("--out", out), ("results_dir", results_dir), ("figures_dir", figures_dir)): check_writable_dir(name, path)
     summary_path = results_dir / "summary.json"
-    _load_summary(summary_path)  # refuse a foreign summary.json before anything runs
     with run_lock(out, log):
         summary = _load_summary(summary_path)  # again: a run that ended since may have updated it
         _remove_stale_temporaries((results_dir, figures_dir), log)
         data = prepare_data(spec, results_dir / "data", user["seed"], user["profile"], generate)
-        key = dict(profile=user["profile"], seed=user["seed"], data=dict(path=str(data), sha256=sha256_file(data)), git=git_revision(Path(flowfer_nb.__file__).parent))
-        run_id = _unfinished_run(summary, key, results_dir / "runs") if resume else None
-        if run_id is None:
-            run_id, run_dir = _new_run_dir(results_dir / "runs")
-            record = dict(status="running", **{k: key[k] for k in ("profile", "seed", "data")}, notebooks=[p.name for p in paths],
-                          seconds={}, done=[], started=_now(), provenance=provenance())
-            summary["runs"][run_id] = record
-            log(f"run {run_id}: profile {user['profile']}, seed {user['seed']}, data {data} -> {out}")
-        else:
-            run_dir, record = results_dir / "runs" / run_id, summary["runs"][run_id]
-            how = f"killed in {record.get('running')}" if record["status"] == "running" else f"{record['status']} at {record.get('failed')}"
-            log(f"run {run_id}: resuming ({how}); its finished work is reused")
-            record.update(status="running", notebooks=list(dict.fromkeys(record["notebooks"] + [p.name for p in paths])),
-                          resumed=record.get("resumed", []) + [_now()])
-            for k in ("failed", "error"): record.pop(k, None)
+        key = dict(profile=user["profile"], seed=user["seed"], data=dict(path=str(data), sha256=sha256_file(data)),
+                   git=git_revision(Path(flowfer_nb.__file__).parent))
+        run_id, run_dir, record = _open_run(summary, key, paths, results_dir / "runs", resume, log)
         write_json(summary_path, summary)
         start, current = time.perf_counter(), None
         try:
@@ -239,27 +263,21 @@ def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], Non
                 if path.stem in record["done"] and (work / "summary.json").is_file():
                     log(f"[{i}/{len(paths)}] {path.name:<24} {'reused':<6} (finished earlier in this run)")
                     continue
-                nb_params = dict(data=str(data), profile=user["profile"], seed=user["seed"], results_dir=str(results_dir),
-                                 figures_dir=str(figures_dir), work_dir=str(work))
-                validate_parameters(nb_params)
+                nb_params = validate_parameters(dict(data=str(data), profile=user["profile"], seed=user["seed"],
+                                                     results_dir=str(results_dir), figures_dir=str(figures_dir), work_dir=str(work)))
+                nb_params = {k: (str(v) if isinstance(v, Path) else v) for k, v in nb_params.items()}
                 for d in (work, results_dir, figures_dir): d.mkdir(parents=True, exist_ok=True)
-                executed = run_dir / path.name
                 record["running"] = path.name
                 write_json(summary_path, summary)
-                t0 = time.perf_counter()
-                error = _execute(path, executed, nb_params, nbs_dir)
-                nb_summary, error = _read_notebook_summary(work / "summary.json") if error is None else (None, error)
-                seconds = round(time.perf_counter() - t0, 2)
-                record["seconds"][path.stem] = seconds
-                entry = dict(status="failed" if error else "ok", run_id=run_id, seconds=seconds, executed=str(executed.relative_to(results_dir)))
-                if error: entry["error"] = error
-                else: entry["summary"] = nb_summary
+                entry = _run_notebook(path, nbs_dir, nb_params, run_id, run_dir, results_dir)
+                record["seconds"][path.stem] = entry["seconds"]
                 summary["notebooks"][path.stem] = entry
-                if error: record.update(status="failed", failed=path.name, error=error)
+                if "error" in entry: record.update(status="failed", failed=path.name, error=entry["error"])
                 else: record["done"].append(path.stem)
                 write_json(summary_path, summary)
-                log(f"[{i}/{len(paths)}] {path.name:<24} {entry['status']:<6} {seconds:8.1f} s{_reuse_note(nb_summary)}")
-                if error: raise NotebookFailed(path.name, error, executed)
+                log(f"[{i}/{len(paths)}] {path.name:<24} {entry['status']:<6} {entry['seconds']:8.1f} s"
+                    f"{_reuse_note(entry.get('summary'))}")
+                if "error" in entry: raise NotebookFailed(path.name, entry["error"], run_dir / path.name)
             record["status"] = "ok"
         finally:
             if record["status"] == "running": record.update(status="interrupted", failed=current)
