@@ -49,7 +49,8 @@ class Profile:
     variants: tuple = ()        # the variants chapter 15 runs besides the paper's method and the adopted one
 
 GRID_VARIANTS = ("ib-1", "ib-4", "class-prior", "flowgmm", "cond-levels", "all-class", "label-smoothing", "weight-decay",
-                 "input-noise", "select-ce", "last-epoch", "subject-norm")  # chapter 15's VARIANTS but the paper's
+                 "input-noise", "select-ce", "last-epoch", "all-class-last", "all-class-ib1",
+                 "subject-norm")  # chapter 15's VARIANTS but the paper's
 
 PROFILES = {
     "smoke": Profile("smoke", dict(n_subjects=6, frames_per_segment=3, neutral_frames=2), "smoke",

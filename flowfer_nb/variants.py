@@ -46,6 +46,10 @@ VARIANTS = {v.name: v for v in (
     Variant("input-noise", "Gaussian noise (std 0.02) on the training images", train=dict(input_noise=0.02)),
     Variant("select-ce", "epoch chosen by validation cross-entropy", train=dict(select_by="cross_entropy")),
     Variant("last-epoch", "no validation split: all training subjects fitted, the last epoch kept", train=dict(val_fraction=0.0)),
+    Variant("all-class-last", "all-class and last-epoch together",
+            model=dict(cond_levels=True, top_prior="class", cond_flows=0), train=dict(val_fraction=0.0)),
+    Variant("all-class-ib1", "all-class with IB-INN's loss, beta 1",
+            model=dict(cond_levels=True, top_prior="class", cond_flows=0), train=dict(objective="ib", lam=1.0)),
     Variant("subject-norm", "each subject's mean image subtracted (transductive)", transductive=True),
 )}
 ADOPTION = dict(min_gain=5.0, max_bpd_loss=0.05, confidence=0.95, protocol="subject", decision_sets=("synthetic", "ckplus48"))
