@@ -57,7 +57,7 @@ PROFILES = {
                      CNNConfig(width=4, epochs=2, image_size=16, batch_size=32),
                      folds=dict(uniform=3, video=3, subject=3, loso=None), run_folds=dict(video=2, loso=2), data_name="smoke",
                      variants=("flowgmm", "subject-norm")),
-    "quick": Profile("quick", {}, "quick", CNNConfig(), folds=dict(DEFAULT_FOLDS, loso=None), run_folds=dict(loso=0)),
+    "quick": Profile("quick", {}, "quick", CNNConfig(), folds=dict(DEFAULT_FOLDS, loso=None), run_folds=dict(video=3, loso=0)),
     "grid": Profile("grid", {}, "quick", CNNConfig(), folds=dict(DEFAULT_FOLDS, loso=None), run_folds=dict(uniform=3, loso=0),
                     variants=GRID_VARIANTS),
     "paper": Profile("paper", {}, "paper", CNNConfig(width=32, blocks=(2, 2, 2, 2), epochs=40, lr=1e-3, image_size=64),

@@ -12,10 +12,11 @@ from .core import FlowferError
 from .data import PreparedData, protocol
 
 # %% auto #0
-__all__ = ['PROTOCOL_NAMES', 'CONFOUNDED', 'MODEL_NAMES', 'PROTOCOL_TICKS', 'MODEL_STYLE', 'JITTER', 'GROUP_WIDTH',
-           'video_confounded', 'protocol_label', 'protocol_table', 'plot_protocols']
+__all__ = ['VARIANT_PROTOCOLS', 'PROTOCOL_NAMES', 'CONFOUNDED', 'MODEL_NAMES', 'PROTOCOL_TICKS', 'MODEL_STYLE', 'JITTER',
+           'GROUP_WIDTH', 'video_confounded', 'protocol_label', 'protocol_table', 'plot_protocols']
 
 # %% ../nbs/11_protocols.ipynb #1e2a5c80
+VARIANT_PROTOCOLS = ("uniform", "subject")  # where the adopted variant runs beside the paper's method
 PROTOCOL_NAMES = {"uniform": "uniform k-fold over frames (paper)", "video": "k-fold grouped by video",
                   "subject": "k-fold grouped by subject", "loso": "leave one subject out"}
 CONFOUNDED = " (confounded by identity)"
