@@ -47,6 +47,7 @@ class Profile:
     run_folds: dict = field(default_factory=dict)  # protocol -> how many of its folds run (missing: all)
     data_name: str = "default"  # the synthetic set's file name part: profiles with the same synthetic set share it
     variants: tuple = ()        # the variants chapter 15 runs besides the paper's method and the adopted one
+    generative: str = "generative_quick"  # chapter 07's generative model (flowfer_nb/configs/<generative>.json)
 
 GRID_VARIANTS = ("ib-1", "ib-4", "class-prior", "flowgmm", "cond-levels", "all-class", "label-smoothing", "weight-decay",
                  "input-noise", "select-ce", "last-epoch", "subject-norm")  # chapter 15's VARIANTS but the paper's
@@ -55,12 +56,12 @@ PROFILES = {
     "smoke": Profile("smoke", dict(n_subjects=6, frames_per_segment=3, neutral_frames=2), "smoke",
                      CNNConfig(width=4, epochs=2, image_size=16, batch_size=32),
                      folds=dict(uniform=3, video=3, subject=3, loso=None), run_folds=dict(video=2, loso=2), data_name="smoke",
-                     variants=("flowgmm", "subject-norm")),
+                     variants=("flowgmm", "subject-norm"), generative="generative_smoke"),
     "quick": Profile("quick", {}, "quick", CNNConfig(), folds=dict(DEFAULT_FOLDS, loso=None), run_folds=dict(loso=0)),
     "grid": Profile("grid", {}, "quick", CNNConfig(), folds=dict(DEFAULT_FOLDS, loso=None), run_folds=dict(uniform=3, loso=0),
                     variants=GRID_VARIANTS),
     "paper": Profile("paper", {}, "paper", CNNConfig(width=32, blocks=(2, 2, 2, 2), epochs=40, lr=1e-3, image_size=64),
-                     folds=dict(DEFAULT_FOLDS, loso=None)),
+                     folds=dict(DEFAULT_FOLDS, loso=None), generative="generative_paper"),
 }
 
 def get_profile(name) -> Profile:
