@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .baselines import CNNConfig, train_cnn
+from .baselines import CNNConfig, ResNetCNN, train_cnn
 from .classifier import ModelConfig
 from .core import FlowferError, atomic_write, configure_threads, provenance, sha256_file, write_json
 from .data import (DEFAULT_FOLDS, PAPER_CLASSES, PreparedData, load_prepared, make_splits, protocol,
@@ -29,11 +29,12 @@ from .train import TrainConfig, fold_fingerprint, images_to_tensor, load_config,
 
 # %% auto #0
 __all__ = ['GRID_VARIANTS', 'PROFILES', 'PARAMETER_NAMES', 'DIR_PARAMETERS', 'MAX_SEED', 'SYNTHETIC', 'FOLD_KINDS',
-           'LATENT_BATCH', 'FOLD_KEYS', 'OOF_NAME', 'OOF_COMMON', 'NORMALISED_OFFSET', 'CHAPTERS', 'Profile',
-           'get_profile', 'check_writable_dir', 'validate_parameters', 'experiment_dirs', 'prepare_data',
-           'default_jobs', 'run_jobs', 'store_dir', 'fold_key', 'flow_test_outputs', 'store_fold', 'fold_subset',
-           'protocol_plan', 'flow_config', 'cnn_config', 'cross_validate', 'oof_arrays', 'save_oof', 'load_oof',
-           'oof_fold_accuracy', 'subject_normalised', 'subject_normalised_file', 'Chapter', 'pipeline_order']
+           'LATENT_BATCH', 'FOLD_KEYS', 'CNN_WEIGHTS', 'OOF_NAME', 'OOF_COMMON', 'NORMALISED_OFFSET', 'CHAPTERS',
+           'Profile', 'get_profile', 'check_writable_dir', 'validate_parameters', 'experiment_dirs', 'prepare_data',
+           'default_jobs', 'run_jobs', 'store_dir', 'fold_key', 'flow_test_outputs', 'load_cnn', 'store_fold',
+           'fold_subset', 'protocol_plan', 'flow_config', 'cnn_config', 'cross_validate', 'oof_arrays', 'save_oof',
+           'load_oof', 'oof_fold_accuracy', 'subject_normalised', 'subject_normalised_file', 'Chapter',
+           'pipeline_order']
 
 # %% ../nbs/04_experiment.ipynb #f2a8337f
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Profile:
     run_folds: dict = field(default_factory=dict)  # protocol -> how many of its folds run (missing: all)
     data_name: str = "default"  # the synthetic set's file name part: profiles with the same synthetic set share it
     variants: tuple = ()        # the variants chapter 15 runs besides the paper's method and the adopted one
+    generative: str = "generative_quick"  # chapter 07's generative model (flowfer_nb/configs/<generative>.json)
 
 GRID_VARIANTS = ("ib-1", "ib-4", "class-prior", "flowgmm", "cond-levels", "all-class", "label-smoothing", "weight-decay",
                  "input-noise", "select-ce", "last-epoch", "all-class-last", "all-class-ib1",
@@ -56,12 +58,12 @@ PROFILES = {
     "smoke": Profile("smoke", dict(n_subjects=6, frames_per_segment=3, neutral_frames=2), "smoke",
                      CNNConfig(width=4, epochs=2, image_size=16, batch_size=32),
                      folds=dict(uniform=3, video=3, subject=3, loso=None), run_folds=dict(video=2, loso=2), data_name="smoke",
-                     variants=("flowgmm", "subject-norm")),
+                     variants=("flowgmm", "subject-norm"), generative="generative_smoke"),
     "quick": Profile("quick", {}, "quick", CNNConfig(), folds=dict(DEFAULT_FOLDS, loso=None), run_folds=dict(video=3, loso=0)),
     "grid": Profile("grid", {}, "quick", CNNConfig(), folds=dict(DEFAULT_FOLDS, loso=None), run_folds=dict(uniform=3, loso=0),
                     variants=GRID_VARIANTS),
     "paper": Profile("paper", {}, "paper", CNNConfig(width=32, blocks=(2, 2, 2, 2), epochs=40, lr=1e-3, image_size=64),
-                     folds=dict(DEFAULT_FOLDS, loso=None)),
+                     folds=dict(DEFAULT_FOLDS, loso=None), generative="generative_paper"),
 }
 
 def get_profile(name) -> Profile:
@@ -223,18 +225,32 @@ def _train_flow(data: PreparedData, train_idx, test_idx, config: dict, out: Path
     return dict(accuracy=metrics["test_accuracy"], bpd=metrics["test_bpd"], seconds=metrics["seconds"],
                 confusion=np.asarray(metrics["confusion_matrix"]["counts"])), outputs
 
+CNN_WEIGHTS = "cnn.pt"  # a CNN fold's selected weights (state dict) in its store folder
+
 def _train_cnn(data: PreparedData, train_idx, test_idx, config: dict, out: Path, fingerprint: str) -> tuple[dict, dict]:
     "Train a CNN fold in `out` (or read the finished one); -> (metrics, {pred, probs, features} of the test rows)."
     outputs = _read_npz(out / "result.npz", FOLD_KEYS["cnn"][1:])
-    if outputs is None or not (out / "metrics.json").is_file():
+    if outputs is None or not (out / "metrics.json").is_file() or not (out / CNN_WEIGHTS).is_file():
         r = train_cnn(data, train_idx, test_idx, CNNConfig.from_dict(config))
         outputs = dict(pred=r["predictions"], probs=r["probabilities"].astype(np.float64), features=r["features"])
         metrics = dict(accuracy=r["accuracy"], best_epoch=r["best_epoch"], seconds=r["seconds"], config=r["config"],
                        history=r["history"], confusion=r["confusion"].tolist(), fingerprint=fingerprint, provenance=provenance())
+        with atomic_write(out / CNN_WEIGHTS, "wb") as f: torch.save(r["model"].state_dict(), f)
         _save_npz(out / "result.npz", **outputs)
         write_json(out / "metrics.json", metrics)  # written last: it marks the fold finished
     metrics = json.loads((out / "metrics.json").read_text())
     return dict(accuracy=metrics["accuracy"], seconds=metrics["seconds"], confusion=np.asarray(metrics["confusion"])), outputs
+
+def load_cnn(folder) -> ResNetCNN:
+    "The CNN of a finished CNN fold folder of the store, with its selected weights, on the CPU in eval mode."
+    folder = Path(folder)
+    if not (folder / "metrics.json").is_file() or not (folder / CNN_WEIGHTS).is_file():
+        raise FlowferError(f"{folder}: not a finished CNN fold with its weights ({CNN_WEIGHTS}); ask store_fold for it")
+    metrics = json.loads((folder / "metrics.json").read_text())
+    cfg = CNNConfig.from_dict(metrics["config"])
+    model = ResNetCNN(len(metrics["confusion"]), cfg.width, cfg.blocks, cfg.feature_dim, cfg.image_size)
+    model.load_state_dict(torch.load(folder / CNN_WEIGHTS, map_location="cpu", weights_only=True))
+    return model.eval()
 
 def store_fold(data_path, kind: str, name: str, config: dict, protocol: str, n_folds, split_seed: int, fold: int,
                train_idx, test_idx, store, classes=PAPER_CLASSES) -> dict:

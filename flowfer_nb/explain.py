@@ -19,11 +19,10 @@ from .report import class_colors
 from .train import images_to_tensor
 
 # %% auto #0
-__all__ = ['SCORE_BATCH', 'SAMPLE_TEMPERATURE', 'GALLERY_CELL_IN', 'GALLERY_ROW_IN', 'SCORE_PANEL_CELLS', 'CLASS_NAME_CELLS',
-           'OVERLAY_ALPHA', 'POSTERIOR_ROOM', 'MIN_SCORE_RANGE', 'SCORE_AXIS_PAD', 'eval_mode', 'preprocessed',
-           'class_scores', 'top_two', 'score_difference', 'top_difference', 'saliency', 'saliency_map', 'pick_examples',
-           'moved_faces', 'class_samples', 'class_means', 'prototypes', 'overlay_saliency', 'plot_scores',
-           'explain_gallery']
+__all__ = ['SCORE_BATCH', 'GALLERY_CELL_IN', 'GALLERY_ROW_IN', 'SCORE_PANEL_CELLS', 'CLASS_NAME_CELLS', 'OVERLAY_ALPHA',
+           'POSTERIOR_ROOM', 'MIN_SCORE_RANGE', 'SCORE_AXIS_PAD', 'eval_mode', 'preprocessed', 'class_scores',
+           'top_two', 'score_difference', 'top_difference', 'saliency', 'saliency_map', 'pick_examples', 'moved_faces',
+           'class_means', 'prototypes', 'overlay_saliency', 'plot_scores', 'explain_gallery']
 
 # %% ../nbs/14_explain.ipynb #32d7a3c0
 SCORE_BATCH = 64  # images per forward pass when scoring
@@ -97,22 +96,9 @@ def pick_examples(correct: np.ndarray, n_correct: int, n_wrong: int, seed: int) 
     return np.concatenate([np.sort(rng.choice(g, min(n, len(g)), replace=False)) for g, n in zip(groups, (n_correct, n_wrong))]).astype(int)
 
 # %% ../nbs/14_explain.ipynb #c7b7de71
-SAMPLE_TEMPERATURE = 0.7  # T of the class-conditional samples (Glow's usual choice for sharper, typical samples)
-
 def moved_faces(model, zs: list[torch.Tensor], shifts: list[list[torch.Tensor]]) -> np.ndarray:
     "Each image moved toward each class, decoded (Fig. 4). zs [l] (N, C_l, H_l, W_l), shifts [c][l] -> uint8 (N, c, S, S, 3)."
     return np.stack([decode(model, move(zs, [d[None] for d in shift])) for shift in shifts], 1)
-
-def class_samples(model, n: int, temperature: float = SAMPLE_TEMPERATURE, seed: int = 0) -> np.ndarray:
-    """n draws x ~ p(x|y) per class at `temperature`, quantised like the data; the same seed gives the same draws
-    and the global random state is left as it was. -> uint8 (c, n, S, S, 3)."""
-    if not isinstance(n, (int, np.integer)) or n < 1: raise FlowferError(f"n: expected a positive number of samples, got {n!r}")
-    if not temperature >= 0: raise FlowferError(f"temperature: expected a number >= 0, got {temperature!r}")
-    c, S = model.cfg.n_classes, model.cfg.image_size
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        x = model.sample(torch.arange(c).repeat_interleave(n), temperature)
-    return model.postprocess(x).permute(0, 2, 3, 1).numpy().reshape(c, n, S, S, 3)
 
 def class_means(zs: list[torch.Tensor], labels: np.ndarray, n_classes: int) -> list[list[torch.Tensor]]:
     "Mean latent of each class at each level. zs [l] (N, C_l, H_l, W_l), labels (N,) -> [c][l] (C_l, H_l, W_l)."
