@@ -151,6 +151,6 @@ def plot_variants(ax_gain, ax_bpd, table: pd.DataFrame, rule: dict = ADOPTION) -
     ax_bpd.barh(y[b.notna().to_numpy()], b.dropna(), color="#0072B2", height=0.6)
     ax_bpd.axvline(rule["max_bpd_loss"], color="0.5", lw=0.8, ls="--")
     ax_bpd.axvline(0, color="0.3", lw=0.8)
-    ax_bpd.set_yticks(y, [""] * len(y))
+    ax_bpd.tick_params(labelleft=False)  # the axes share y: setting empty labels here would blank the left panel's
     ax_bpd.set_xlabel("test bits/dim change")
     for ax in (ax_gain, ax_bpd): ax.grid(axis="x", alpha=0.3)
