@@ -127,7 +127,7 @@ def adopt(tables: dict, rule: dict = ADOPTION) -> str | None:
     missing = [s for s in rule["decision_sets"] if s not in tables]
     if missing: raise FlowferError(f"adopt: no variants table for the decision sets {missing}")
     gains = {}
-    for name in set.intersection(*(set(t["variant"]) for t in tables.values())):
+    for name in sorted(set.intersection(*(set(t.loc[t["model"] == "flow", "variant"]) for t in tables.values()))):
         rows = [t.loc[(t["variant"] == name) & (t["model"] == "flow")].iloc[0].to_dict() for t in
                 (tables[s] for s in rule["decision_sets"])]
         if all(passes(r, rule) for r in rows): gains[name] = min(r["diff"] for r in rows)
