@@ -66,7 +66,8 @@ class ResNetCNN(nn.Module):
     def set_normalisation(self, images: torch.Tensor) -> None:
         "Store the per-channel mean and std of uint8 `images` (N, S, S, 3), scaled to [0, 1]."
         x = images.reshape(-1, 3).double() / 255
-        self.mean.copy_(x.mean(0)); self.std.copy_(x.std(0).clamp_min(1e-3))
+        self.mean.copy_(x.mean(0))
+        self.std.copy_(x.std(0).clamp_min(1e-3))
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         "uint8 (B, S, S, 3) -> float (B, 3, S, S), standardised per channel."
@@ -114,7 +115,8 @@ class CNNConfig:
 
     def to_dict(self) -> dict:
         "JSON-ready fields."
-        d = asdict(self); d["blocks"] = list(self.blocks)
+        d = asdict(self)
+        d["blocks"] = list(self.blocks)
         return d
 
     @classmethod
@@ -153,7 +155,8 @@ def _forward_all(model: ResNetCNN, images: torch.Tensor) -> tuple[torch.Tensor, 
     logits, feats = [], []
     for xb in images.split(EVAL_BATCH):
         f = model.features(model.preprocess(xb.to(device)))
-        feats.append(f.cpu()); logits.append(model.fc2(f).cpu())
+        feats.append(f.cpu())
+        logits.append(model.fc2(f).cpu())
     return torch.cat(logits), torch.cat(feats)
 
 def cnn_features(model: ResNetCNN, images: np.ndarray) -> np.ndarray:
@@ -177,8 +180,12 @@ def _epoch(model, opt, images, labels, cfg, gen, device) -> dict:
         xb, yb = model.preprocess(xb.to(device)), yb.to(device)
         logits = model(xb)
         loss = F.cross_entropy(logits, yb)
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-        loss_sum += loss.item() * len(b); correct += (logits.argmax(1) == yb).sum().item(); seen += len(b)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        loss_sum += loss.item() * len(b)
+        correct += (logits.argmax(1) == yb).sum().item()
+        seen += len(b)
     return dict(train_loss=loss_sum / seen, train_accuracy=correct / seen)
 
 def train_cnn(data: PreparedData, train_idx, test_idx, cfg: CNNConfig = CNN_PRESETS["quick"], device: str = "cpu") -> dict:

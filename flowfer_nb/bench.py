@@ -49,9 +49,11 @@ def time_it(fn: Callable[[], object], steps: int, warmup: int = 1, device: str |
     device = torch.device(device)
     times = []
     for _ in range(warmup + steps):
-        _sync(device); t0 = clock()
+        _sync(device)
+        t0 = clock()
         fn()
-        _sync(device); times.append(clock() - t0)
+        _sync(device)
+        times.append(clock() - t0)
     return {"median_s": statistics.median(times[warmup:]), "times_s": times[warmup:], "warmup_s": times[:warmup]}
 
 # %% ../nbs/10_bench.ipynb #5e5f9dfc
@@ -220,7 +222,8 @@ def bench_device(name: str) -> torch.device:
 
 def _reexec_with_malloc(argv: list[str]) -> None:
     "Replace this process by `python -m flowfer_nb.bench argv` with GLIBC_TUNABLES = MALLOC_TUNABLES (read only at start-up)."
-    sys.stdout.flush(); sys.stderr.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
     os.execve(sys.executable, [sys.executable, "-m", "flowfer_nb.bench", *argv], {**os.environ, "GLIBC_TUNABLES": MALLOC_TUNABLES})
 
 def _check_args(a) -> None:

@@ -93,6 +93,8 @@ def reliability_figure(panels: dict, width_in: float):
                              gridspec_kw=dict(height_ratios=(3, 1), hspace=0.15, wspace=0.12))
     for j, (title, bins) in enumerate(panels.items()):
         plot_reliability(axes[0, j], axes[1, j], bins, title)
-        if j: axes[0, j].set_ylabel(""); axes[1, j].set_ylabel("")
+        if j:
+            axes[0, j].set_ylabel("")
+            axes[1, j].set_ylabel("")
     axes[0, 0].legend(frameon=False, loc="upper left")
     return fig

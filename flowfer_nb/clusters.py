@@ -120,7 +120,8 @@ def plot_cluster_scores(table: pd.DataFrame, width_in: float, chance_row: str = 
             ax.bar(pos + (j - 0.5) * bar, vals, bar, color=GROUP_COLORS[group], label=f"by {group}")
             if metric == "knn":
                 ax.axhline(float(table.loc[chance_row, f"knn_{group}"]), color=GROUP_COLORS[group], ls="--", lw=0.8)
-        ax.set_xticks(pos, reps, rotation=30, ha="right", rotation_mode="anchor"); ax.set_ylabel(ylabel)
+        ax.set_xticks(pos, reps, rotation=30, ha="right", rotation_mode="anchor")
+        ax.set_ylabel(ylabel)
         ax.spines[["top", "right"]].set_visible(False)
     axes[0].axhline(0, color="black", lw=0.6)
     axes[1].set_ylim(0, 100)

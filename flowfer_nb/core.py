@@ -138,7 +138,8 @@ def configure_threads(n_threads: int | None = None) -> int:
 _DEFAULT_MODE = 0o666  # what open() would create, before the umask
 
 def _umask() -> int:
-    mask = os.umask(0); os.umask(mask)
+    mask = os.umask(0)
+    os.umask(mask)
     return mask
 
 @contextlib.contextmanager

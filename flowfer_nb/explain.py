@@ -127,7 +127,8 @@ def overlay_saliency(ax, face: np.ndarray, sal: np.ndarray):
     top = float(sal.max())
     s = sal / top if top > 0 else np.zeros_like(sal)
     ax.imshow(s, cmap="inferno", vmin=0, vmax=1, alpha=OVERLAY_ALPHA * s, interpolation="nearest")
-    ax.set_xticks([]); ax.set_yticks([])
+    ax.set_xticks([])
+    ax.set_yticks([])
     return ax
 
 def plot_scores(ax, scores: np.ndarray, classes, true: int | None = None):
@@ -161,7 +162,9 @@ def explain_gallery(faces, sal, scores, moved, true, classes, row_labels):
     grid = fig.add_gridspec(n, len(widths), width_ratios=widths, wspace=0.12, hspace=0.55)
     for r in range(n):
         ax = fig.add_subplot(grid[r, 0])
-        ax.imshow(faces[r], interpolation="nearest"); ax.set_xticks([]); ax.set_yticks([])
+        ax.imshow(faces[r], interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
         ax.set_ylabel(f"{row_labels[r]}\ntrue: {classes[true[r]]}\npred.: {classes[top[r]]}", rotation=0, ha="right", va="center",
                       fontsize="small", color="black" if top[r] == true[r] else "#B00000")
         overlay_saliency(fig.add_subplot(grid[r, 1]), faces[r], sal[r]).set_title(
@@ -171,6 +174,8 @@ def explain_gallery(faces, sal, scores, moved, true, classes, row_labels):
         if r == n - 1: ax.set_xlabel("log p(x, y) - best (nats)", fontsize="x-small")
         for k, cls in enumerate(i for i in range(c) if i != true[r]):
             ax = fig.add_subplot(grid[r, 4 + k])
-            ax.imshow(moved[r, cls], interpolation="nearest"); ax.set_xticks([]); ax.set_yticks([])
+            ax.imshow(moved[r, cls], interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
             ax.set_title(f"to {classes[cls]}", fontsize="x-small")
     return fig

@@ -149,7 +149,8 @@ class ZeroConv2d(nn.Module):
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        nn.init.zeros_(self.conv.weight); nn.init.zeros_(self.conv.bias)
+        nn.init.zeros_(self.conv.weight)
+        nn.init.zeros_(self.conv.bias)
         self.logs = nn.Parameter(torch.zeros(1, out_channels, 1, 1))
 
     def forward(self, x):
@@ -160,7 +161,8 @@ def coupling_net(in_channels: int, hidden: int, out_channels: int) -> nn.Sequent
     net = nn.Sequential(nn.Conv2d(in_channels, hidden, 3, padding=1), nn.ReLU(),
                         nn.Conv2d(hidden, hidden, 1), nn.ReLU(), ZeroConv2d(hidden, out_channels))
     for conv in (net[0], net[2]):
-        nn.init.normal_(conv.weight, 0.0, NET_INIT_STD); nn.init.zeros_(conv.bias)
+        nn.init.normal_(conv.weight, 0.0, NET_INIT_STD)
+        nn.init.zeros_(conv.bias)
     return net
 
 class AffineCoupling(nn.Module):

@@ -277,7 +277,9 @@ def separate_boxes(centres, sizes, iters: int = 200) -> np.ndarray:
                 ox, oy = half[i, 0] + half[j, 0] - abs(d[0]), half[i, 1] + half[j, 1] - abs(d[1])
                 if ox > 0 and oy > 0:
                     step = (oy / 2 + 1e-9) * (1 if d[1] > 0 or (d[1] == 0 and j > i) else -1)
-                    pos[i, 1] -= step; pos[j, 1] += step; moved = True
+                    pos[i, 1] -= step
+                    pos[j, 1] += step
+                    moved = True
         if not moved: break
     return pos
 
@@ -326,8 +328,10 @@ def plot_tsne(ax, emb, labels, subjects, classes, title: str = ""):
         _declutter(ax, texts)
         ax.text(1.01, 0.0, f"subject ids: {len(shown)} of {len(med)}\nsubjects cluster", transform=ax.transAxes,
                 fontsize="x-small", va="bottom", ha="left", color="0.3")
-    ax.set_xticks([]); ax.set_yticks([])
-    ax.set_xlabel("t-SNE 1"); ax.set_ylabel("t-SNE 2")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("t-SNE 1")
+    ax.set_ylabel("t-SNE 2")
     if title: ax.set_title(title)
     return ax
 
@@ -357,7 +361,8 @@ def plot_confusion(ax, cm, classes, title: str = ""):
                         linespacing=1.0, color="white" if pct[i, j] > DARK_CELL else "black")
     ax.set_xticks(range(k), labels=classes, rotation=40, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(k), labels=[f"{c} ({n})" for c, n in zip(classes, cm.sum(1))])
-    ax.set_xlabel("predicted"); ax.set_ylabel("true (test images)")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true (test images)")
     ax.tick_params(length=0)
     if title: ax.set_title(title)
     return ax
@@ -405,7 +410,8 @@ def image_grid(images, row_labels=None, col_labels=None, cell_inches: float = GR
         for j in range(c):
             ax = axes[i, j]
             ax.imshow(images[i, j], interpolation="nearest")
-            ax.set_xticks([]); ax.set_yticks([])
+            ax.set_xticks([])
+            ax.set_yticks([])
             for sp in ax.spines.values(): sp.set_visible(False)
             if j == 0 and row_labels is not None:
                 ax.set_ylabel(str(row_labels[i]), fontsize="small", rotation=0, ha="right", va="center", labelpad=4)

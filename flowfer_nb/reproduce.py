@@ -136,7 +136,9 @@ def _new_run_dir(runs_dir: Path) -> tuple[str, Path]:
     base = make_run_id()
     for k in range(1, 100):
         run_id = base if k == 1 else f"{base}-{k}"
-        try: (runs_dir / run_id).mkdir(parents=True); return run_id, runs_dir / run_id
+        try:
+            (runs_dir / run_id).mkdir(parents=True)
+            return run_id, runs_dir / run_id
         except FileExistsError: continue
     raise FlowferError(f"{runs_dir}: too many runs named {base}")
 

@@ -123,7 +123,12 @@ SCLERA, PUPIL, LASH, MOUTH_INSIDE, TEETH = (0.93, 0.91, 0.88), (0.03, 0.03, 0.03
 @dataclass
 class _Grid:
     "Face coordinates of every pixel of a batch: u, v (B, S, S), the feature-shifted uf, un, pixel size px, face coverage."
-    u: np.ndarray; v: np.ndarray; uf: np.ndarray; un: np.ndarray; px: np.ndarray; face: np.ndarray = None
+    u: np.ndarray
+    v: np.ndarray
+    uf: np.ndarray
+    un: np.ndarray
+    px: np.ndarray
+    face: np.ndarray = None
 
 def _paint(img, alpha, colour) -> None:
     "Blend the channel-first canvas img (3, B, S, S) in place towards `colour` (3,) with weight alpha (B, S, S)."
@@ -370,8 +375,11 @@ def make_synthetic(n_subjects: int = DEFAULT_SUBJECTS, frames_per_segment: int =
                                     params["nuisance"], params["idiosyncrasy"], params["onset"])
         images.append(ims)
         for name, k in rows:
-            labels.append(SYNTHETIC_CLASSES.index(name)); subjects.append(subject); groups.append(f"{subject}_{name}")
-            frames.append(k); paths.append(f"synthetic://{subject}/{name}/{k:03d}")
+            labels.append(SYNTHETIC_CLASSES.index(name))
+            subjects.append(subject)
+            groups.append(f"{subject}_{name}")
+            frames.append(k)
+            paths.append(f"synthetic://{subject}/{name}/{k:03d}")
     meta = dict(source="synthetic", generator="flowfer_nb.synth.make_synthetic", synth_version=SYNTH_VERSION, params=params,
                 action_units={str(au): name for au, (name, _) in ACTION_UNITS.items()},
                 prototypes={e: list(aus) for e, aus in PROTOTYPES.items()}, optional_aus={e: list(aus) for e, aus in OPTIONAL_AUS.items()})
@@ -404,7 +412,8 @@ def expression_grid(data: PreparedData, subjects=None, frame: int | None = None)
             if len(rows):
                 pick = rows[np.argmax(data.frames[rows])] if frame is None or name == NEUTRAL else rows[np.argmin(np.abs(data.frames[rows] - frame))]
                 ax.imshow(data.images[pick])
-            ax.set_xticks([]); ax.set_yticks([])
+            ax.set_xticks([])
+            ax.set_yticks([])
             if r == 0: ax.set_title(name, fontsize=9)
             if c == 0: ax.set_ylabel(s, fontsize=9)
     fig.tight_layout()
@@ -418,7 +427,10 @@ def segment_strip(data: PreparedData, group: str):
     rows = rows[np.argsort(data.frames[rows])]
     fig, axes = plt.subplots(1, len(rows), figsize=(1.1 * len(rows), 1.4), squeeze=False)
     for ax, i in zip(axes[0], rows):
-        ax.imshow(data.images[i]); ax.set_xticks([]); ax.set_yticks([]); ax.set_title(f"{data.frames[i]}", fontsize=8)
+        ax.imshow(data.images[i])
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{data.frames[i]}", fontsize=8)
     fig.suptitle(f"{group}: frames onset -> apex", fontsize=9)
     fig.tight_layout()
     return fig

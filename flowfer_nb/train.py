@@ -170,10 +170,16 @@ class LRSchedule:
     def lr(self) -> float: return self.cfg.lr * self.scale * self.factor(self.t)
     def _apply(self):
         for g in self.optimizer.param_groups: g["lr"] = self.lr()
-    def step(self): self.t += 1; self._apply()
-    def halve(self): self.scale *= 0.5; self._apply()
+    def step(self):
+        self.t += 1
+        self._apply()
+    def halve(self):
+        self.scale *= 0.5
+        self._apply()
     def state_dict(self) -> dict: return {"t": self.t, "scale": self.scale}
-    def load_state_dict(self, d: dict): self.t, self.scale = int(d["t"]), float(d["scale"]); self._apply()
+    def load_state_dict(self, d: dict):
+        self.t, self.scale = int(d["t"]), float(d["scale"])
+        self._apply()
 
 # %% ../nbs/03_train.ipynb #2ab96eed
 CHECKPOINT_FORMAT = 1
@@ -337,7 +343,8 @@ def _train_epoch(step_fn, model, opt, sched, fit_set, epoch, cfg, model_cfg, ran
         bad = (~torch.isfinite(out["loss"].detach()) | ~torch.isfinite(norm)).to(torch.float32).reshape(1)
         if world > 1: dist.all_reduce(bad, op=dist.ReduceOp.MAX)      # every process skips the same steps
         if bad.item():
-            skipped += 1; guard["bad_run"] += 1
+            skipped += 1
+            guard["bad_run"] += 1
             if guard["bad_run"] >= cfg.max_bad_steps: return sums, skipped, True
         else:
             guard["bad_run"] = 0
@@ -345,7 +352,8 @@ def _train_epoch(step_fn, model, opt, sched, fit_set, epoch, cfg, model_cfg, ran
             terms = [out[k].detach().double() for k in ("l_cond_bpd", "l_class", "loss")]
             sums += torch.stack([*terms, torch.ones_like(terms[0]), (out["logits"].argmax(1) == y).sum().double(),
                                  torch.full_like(terms[0], len(y))])
-        sched.step(); bar.update()
+        sched.step()
+        bar.update()
     return sums, skipped, False
 
 def _log_row(epoch: int, sums: torch.Tensor, skipped: int, lr: float, images_per_s: float) -> dict:
@@ -739,7 +747,9 @@ def run_train(args, argv: list[str]) -> None:
                                           "provenance": provenance(model=model_cfg.to_dict(), train=train_cfg.to_dict(),
                                                                    command=["flowfer-train", *argv])})
         print(f"{summary['folds']} folds: test accuracy {summary['mean']:.4f} +- {summary['std']:.4f} -> {out / 'summary.json'}")
-    if dist.is_available() and dist.is_initialized(): dist.barrier(); dist.destroy_process_group()
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 def run_predict(args, argv: list[str]) -> None:
     """flowfer-predict with the arguments `args` of `cli.predict_parser`: check the run, data and --out, then write
