@@ -133,7 +133,8 @@ CNN_PRESETS = {
 
 # %% ../nbs/04_baselines.ipynb #5f0bb845
 def fit_val_split(data: PreparedData, train_idx: np.ndarray, cfg: CNNConfig) -> tuple[np.ndarray, np.ndarray]:
-    "Split the training indices into (fit_idx, val_idx), sorted, holding out whole `cfg.val_unit`s (`validation_split`)."
+    """Split the training indices into (fit_idx, val_idx), sorted, holding out whole `cfg.val_unit`s
+    (`validation_split`)."""
     return validation_split(data, train_idx, cfg.val_fraction, cfg.seed, cfg.val_unit)
 
 # %% ../nbs/04_baselines.ipynb #56d76102
@@ -361,7 +362,8 @@ def subject_normalise(X: np.ndarray, subjects: np.ndarray) -> np.ndarray:
     return out
 
 def out_of_fold_predictions(X: np.ndarray, labels: np.ndarray, splits: list, classifiers: dict) -> dict:
-    "Fit each classifier on each fold's training rows of X (N, D), predict its test rows -> {name: (N,) int64, -1 if untested}."
+    """Fit each classifier on each fold's training rows of X (N, D), predict its test rows -> {name: (N,) int64, -1 if
+    untested}."""
     from sklearn.base import clone
     from threadpoolctl import threadpool_limits
     X, labels = np.asarray(X), np.asarray(labels)

@@ -112,7 +112,8 @@ VARIANTS = ("plain", "fast")
 MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296:glibc.malloc.hugetlb=1"
 
 def resolve_levers(variant: str = "plain", levers: str | None = None, device: str | torch.device = "cpu") -> tuple[str, ...]:
-    "The levers of `variant` on `device`, or, when `levers` ('a,b' or '' for none) is given, exactly those; checked, in LEVERS order."
+    """The levers of `variant` on `device`, or, when `levers` ('a,b' or '' for none) is given, exactly those; checked,
+    in LEVERS order."""
     dev = torch.device(device)
     if variant not in VARIANTS: raise FlowferError(f"--variant {variant}: use one of {', '.join(VARIANTS)}")
     chosen = (() if variant == "plain" else FAST_LEVERS[dev.type]) if levers is None else [s for s in levers.split(",") if s]
@@ -144,7 +145,8 @@ REQUIRED_KEYS = ("train_img_s", "classify_img_s", "forward_img_s", "classify_ove
 MALLOC_ENV = ("GLIBC_TUNABLES", "MALLOC_ARENA_MAX")  # allocator settings recorded with each run
 
 def _path_fns(model: FlowClassifier, x: torch.Tensor, y: torch.Tensor, levers: tuple[str, ...]) -> dict:
-    "The three timed passes as closures, with `compile` and `inference_mode` applied; train leaves gradients in the model."
+    """The three timed passes as closures, with `compile` and `inference_mode` applied; train leaves gradients in the
+    model."""
     maybe_compile = torch.compile if "compile" in levers else (lambda fn: fn)
     loss = maybe_compile(lambda: model.loss(x, y)["loss"])
     classify = maybe_compile(lambda: model.class_log_joint(model.preprocess(x, noise=False)))
@@ -221,7 +223,8 @@ def bench_device(name: str) -> torch.device:
     return torch.device(name if name == "cpu" else "cuda", None if name == "cpu" else torch.cuda.current_device())
 
 def _reexec_with_malloc(argv: list[str]) -> None:
-    "Replace this process by `python -m flowfer_nb.bench argv` with GLIBC_TUNABLES = MALLOC_TUNABLES (read only at start-up)."
+    """Replace this process by `python -m flowfer_nb.bench argv` with GLIBC_TUNABLES = MALLOC_TUNABLES (read only at
+    start-up)."""
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, [sys.executable, "-m", "flowfer_nb.bench", *argv], {**os.environ, "GLIBC_TUNABLES": MALLOC_TUNABLES})

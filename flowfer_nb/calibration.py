@@ -20,7 +20,8 @@ __all__ = ['PROB_SUM_TOL', 'N_BINS', 'PROB_FLOOR', 'GAP_COLOR', 'BAR_COLOR', 'ch
 PROB_SUM_TOL = 1e-4  # a row of probabilities may sum to 1 +- this
 
 def check_probs(probs, labels, what: str = "probabilities") -> tuple[np.ndarray, np.ndarray]:
-    "Validate probabilities (N, c) (finite, in [0, 1], rows summing to 1) and labels (N,) in 0..c-1; -> float64, int64 arrays."
+    """Validate probabilities (N, c) (finite, in [0, 1], rows summing to 1) and labels (N,) in 0..c-1; -> float64, int64
+    arrays."""
     p, y = np.asarray(probs, dtype=np.float64), np.asarray(labels)
     if p.ndim != 2 or p.shape[1] < 2 or len(p) == 0: raise FlowferError(f"{what}: expected probabilities (N, c) with c >= 2, got shape {p.shape}")
     if y.shape != (len(p),) or not np.issubdtype(y.dtype, np.integer): raise FlowferError(f"{what}: labels must be integers of shape ({len(p)},), got {y.dtype} {y.shape}")
@@ -74,7 +75,8 @@ def calibration_metrics(probs, labels, n_bins: int = N_BINS, what: str = "probab
 GAP_COLOR, BAR_COLOR = "#D55E00", "#0072B2"
 
 def plot_reliability(ax, ax_count, bins: pd.DataFrame, title: str):
-    "Draw `reliability_bins` output: accuracy bars, the gap to mean confidence and the diagonal on ax; bin counts on ax_count."
+    """Draw `reliability_bins` output: accuracy bars, the gap to mean confidence and the diagonal on ax; bin counts on
+    ax_count."""
     full = bins[bins["count"] > 0]
     width = (bins["upper"] - bins["lower"]).to_numpy()
     ax.bar(full["lower"], full["accuracy"], width[bins["count"] > 0], align="edge", color=BAR_COLOR, edgecolor="white", lw=0.5, label="accuracy")

@@ -77,7 +77,8 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        "Build from a dict such as `to_dict()` wrote (keys left out take their defaults); unknown keys raise FlowferError."
+        """Build from a dict such as `to_dict()` wrote (keys left out take their defaults); unknown keys raise
+        FlowferError."""
         unknown = sorted(set(d) - {f.name for f in fields(cls)})
         if unknown: raise FlowferError(f"model config: unknown keys {unknown}")
         return cls(**d)
@@ -254,7 +255,8 @@ def top_log_prob(self: FlowClassifier, z1: torch.Tensor) -> torch.Tensor:
 
 @patch
 def _f_and_log_likelihood(self: FlowClassifier, x_pre: torch.Tensor) -> tuple[list, torch.Tensor]:
-    "f's latents [z4, ..., z1] and log p(x|y=i) (nats) for every class from one pass of f. x_pre (B, C, S, S) -> (zs, (B, c))."
+    """f's latents [z4, ..., z1] and log p(x|y=i) (nats) for every class from one pass of f. x_pre (B, C, S, S) -> (zs,
+    (B, c))."""
     zs, logdet_f, log_p_fine = self.f(x_pre)
     fine = log_p_fine if log_p_fine.ndim == 2 else log_p_fine[:, None]
     return zs, self.top_log_prob(zs[-1]) + fine + logdet_f[:, None] - self.cfg.n_dims * math.log(self.cfg.n_bins)
@@ -291,7 +293,8 @@ def forward(self: FlowClassifier, x_pre: torch.Tensor, y: torch.Tensor, objectiv
 
 @patch
 def loss(self: FlowClassifier, x: torch.Tensor, y: torch.Tensor, objective: Objective = Objective()) -> dict:
-    "The objective on uint8 images x (B, C, S, S), dequantised with fresh noise: `model(model.preprocess(x), y, objective)`."
+    """The objective on uint8 images x (B, C, S, S), dequantised with fresh noise: `model(model.preprocess(x), y,
+    objective)`."""
     return self(self.preprocess(x, noise=True), y, objective)
 
 

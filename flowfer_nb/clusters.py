@@ -22,7 +22,8 @@ __all__ = ['METRIC', 'K_NEIGHBOURS', 'GROUP_COLORS', 'standardise', 'distances',
 METRIC = "euclidean"  # distance between standardised feature vectors (see the text)
 
 def standardise(x) -> np.ndarray:
-    "Each feature (column) to zero mean and unit variance over the rows; constant features become 0. x: (N, D) -> (N, D) float64."
+    """Each feature (column) to zero mean and unit variance over the rows; constant features become 0. x: (N, D) -> (N,
+    D) float64."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or len(x) < 2: raise FlowferError(f"standardise: expected features (N, D) with N >= 2, got shape {x.shape}")
     if not np.isfinite(x).all(): raise FlowferError("standardise: features hold NaN or infinity")
@@ -64,7 +65,8 @@ def segment_ids(subjects, labels) -> np.ndarray:
 
 def knn_predict(dist, labels, k: int = K_NEIGHBOURS, exclude=None) -> np.ndarray:
     """Leave-one-out k-NN: each row's majority label among its k nearest other rows, ties to the nearest tied label.
-    Rows sharing the row's `exclude` id (N,) are not neighbours either. dist (N, N), labels (N,) -> predicted labels (N,)."""
+    Rows sharing the row's `exclude` id (N,) are not neighbours either. dist (N, N), labels (N,) -> predicted labels
+    (N,)."""
     d = _check_dist(dist, "knn").copy()
     labels = np.asarray(labels)
     codes, uniq = _codes(labels, len(d), "knn"), np.unique(labels)

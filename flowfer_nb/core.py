@@ -92,7 +92,8 @@ def cli_entry(main: Callable[[list[str] | None], object]) -> Callable[[list[str]
     return _run
 
 class ArgumentParser(argparse.ArgumentParser):
-    "argparse that raises `FlowferError` (one line and exit 2 through `cli_entry`) instead of printing usage and exiting."
+    """argparse that raises `FlowferError` (one line and exit 2 through `cli_entry`) instead of printing usage and
+    exiting."""
     def error(self, message): raise FlowferError(message)
 
 # %% ../nbs/00_core.ipynb #5923a8d0

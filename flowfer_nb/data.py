@@ -222,7 +222,8 @@ _ALIASES = {
 EXPRESSION_ALIASES = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
 
 def normalise_expression(name) -> str | None:
-    "The canonical expression (one of `EXPRESSIONS`) spelled `name`, ignoring case and surrounding whitespace; None if unknown."
+    """The canonical expression (one of `EXPRESSIONS`) spelled `name`, ignoring case and surrounding whitespace; None if
+    unknown."""
     if name is None: return None
     return EXPRESSION_ALIASES.get(str(name).strip().lower())
 
@@ -319,7 +320,8 @@ def detect_face(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
     return int(x), int(y), int(w), int(h)
 
 def square_box(box, margin: float, shape) -> tuple[int, int, int]:
-    "The square (x0, y0, side) around `box` (x, y, w, h) grown by `margin` of its side on each side, inside an image of `shape` (H, W, ...)."
+    """The square (x0, y0, side) around `box` (x, y, w, h) grown by `margin` of its side on each side, inside an image
+    of `shape` (H, W, ...)."""
     x, y, w, h = box
     H, W = shape[:2]
     side = int(min(round(max(w, h) * (1 + 2 * margin)), H, W))
@@ -334,7 +336,8 @@ def centre_square(shape) -> tuple[int, int, int]:
     return (W - side) // 2, (H - side) // 2, side
 
 def crop_face(rgb: np.ndarray, face_crop: str = "haar", margin: float = FACE_MARGIN) -> tuple[np.ndarray, bool | None]:
-    "Square crop of `rgb` (H, W, 3) -> (crop (s, s, 3), detected): True = Haar face, False = centre fallback, None = face_crop 'none'."
+    """Square crop of `rgb` (H, W, 3) -> (crop (s, s, 3), detected): True = Haar face, False = centre fallback, None =
+    face_crop 'none'."""
     if face_crop not in FACE_CROPS: raise FlowferError(f"face_crop={face_crop!r}: expected one of {FACE_CROPS}")
     box = detect_face(rgb) if face_crop == "haar" else None
     x0, y0, side = square_box(box, margin, rgb.shape) if box else centre_square(rgb.shape)
@@ -492,8 +495,9 @@ class _Tally:
         if label: self.per_class[label]["rejected"] += count
 
     def screen(self, file: str, row, root: Path, subject: str, expression: str, frames=None):
-        """Check one row in order (path, subject, expression, duplicate, selection) -> (resolved path, label, frames to read) or None.
-        `frames` None: one image, a duplicate is the same file; else the video frames asked for, a duplicate is the same frame."""
+        """Check one row in order (path, subject, expression, duplicate, selection) -> (resolved path, label, frames to
+        read) or None. `frames` None: one image, a duplicate is the same file; else the video frames asked for, a
+        duplicate is the same frame."""
         count = 1 if frames is None else len(frames)
         self.read += count
         label = self.label(expression)
@@ -525,7 +529,8 @@ class _Tally:
         return path, label, [0] if frames is None else [k[1] for k in fresh]
 
     def keep(self, entry: _Entry, rgb: np.ndarray, frame: int, conversions=()) -> None:
-        "Crop, resize and keep one decoded image (RGB uint8 (H, W, 3)) of `entry`, counting its conversions and face detection."
+        """Crop, resize and keep one decoded image (RGB uint8 (H, W, 3)) of `entry`, counting its conversions and face
+        detection."""
         self.converted.update(conversions)
         crop, detected = crop_face(rgb, self.face_crop, self.margin)
         if detected is True: self.detected += 1
@@ -537,7 +542,8 @@ class _Tally:
         self.per_class[entry.label]["kept"] += 1
 
     def finish(self) -> tuple[PreparedData, dict]:
-        "The prepared data (empty classes dropped, with a warning) and the report; FlowferError if under 2 classes remain."
+        """The prepared data (empty classes dropped, with a warning) and the report; FlowferError if under 2 classes
+        remain."""
         kept_labels = Counter(s[1] for s in self.samples)
         classes = tuple(c for c in self.classes if kept_labels[c])
         empty = [c for c in self.classes if not kept_labels[c]]
@@ -635,8 +641,9 @@ def _subject_pattern(subject_regex) -> re.Pattern:
 
 def read_folders(root: str | os.PathLike, subject_regex: str, *, classes=None, size: int = DEFAULT_SIZE, face_crop: str = "haar",
                  margin: float = FACE_MARGIN, label_map=None, progress: bool = False) -> tuple[PreparedData, dict]:
-    """Read `root/<expression>/<image>` -> (PreparedData, report). The subject is the group `subject` (else the first group)
-    of `subject_regex` searched in the file name; group = the file's path, frame = 0. Symlinked folders are not followed (reported)."""
+    """Read `root/<expression>/<image>` -> (PreparedData, report). The subject is the group `subject` (else the first
+    group) of `subject_regex` searched in the file name; group = the file's path, frame = 0. Symlinked folders are not
+    followed (reported)."""
     root = Path(root)
     if not root.is_dir(): raise FlowferError(f"{root}: no such folder")
     _check_options(size, face_crop, margin)
@@ -670,9 +677,9 @@ def read_folders(root: str | os.PathLike, subject_regex: str, *, classes=None, s
 def read_videos(root: str | os.PathLike, segments: str | os.PathLike | None = None, *, every_k: int = 1, classes=None,
                 size: int = DEFAULT_SIZE, face_crop: str = "haar", margin: float = FACE_MARGIN, label_map=None,
                 progress: bool = False) -> tuple[PreparedData, dict]:
-    """Read the frames of the segment table `video,subject,expression,start_frame,end_frame` (default `root/segments.csv`;
-    videos relative to `root`; frames 0-based, end included, every `every_k`-th from the start) -> (PreparedData, report).
-    group = '<video>#<start>-<end>', frame = the frame's index in its video."""
+    """Read the frames of the segment table `video,subject,expression,start_frame,end_frame` (default
+    `root/segments.csv`; videos relative to `root`; frames 0-based, end included, every `every_k`-th from the start) ->
+    (PreparedData, report). group = '<video>#<start>-<end>', frame = the frame's index in its video."""
     root = Path(root)
     if not root.is_dir(): raise FlowferError(f"{root}: no such folder of videos")
     segments = Path(segments) if segments is not None else root / "segments.csv"
@@ -734,7 +741,8 @@ def prepare(source: str | os.PathLike, layout: str = "manifest", *, classes=None
             margin: float = FACE_MARGIN, subject_regex: str | None = None, every_k: int | None = None,
             segments: str | os.PathLike | None = None, label_map=None,
             progress: bool = False) -> tuple[PreparedData, dict]:
-    "Read `source` in `layout` ('manifest' | 'folders' | 'video') -> (PreparedData, report); options of another layout are refused."
+    """Read `source` in `layout` ('manifest' | 'folders' | 'video') -> (PreparedData, report); options of another layout
+    are refused."""
     if layout not in LAYOUTS: raise FlowferError(f"layout={layout!r}: expected one of {LAYOUTS}")
     for name, value, needs in (("subject_regex", subject_regex, "folders"), ("every_k", every_k, "video"), ("segments", segments, "video")):
         if value is not None and layout != needs: raise FlowferError(f"{name} applies to the {needs!r} layout only, not {layout!r}")
@@ -745,7 +753,8 @@ def prepare(source: str | os.PathLike, layout: str = "manifest", *, classes=None
     return read_videos(source, segments, every_k=1 if every_k is None else every_k, **common)
 
 def report_summary(report: dict) -> str:
-    "One paragraph: what was read, kept, rejected and set aside per class, why rows were rejected, face detection, conversions, time."
+    """One paragraph: what was read, kept, rejected and set aside per class, why rows were rejected, face detection,
+    conversions, time."""
     per_class = ", ".join(f"{c} {v['kept']}/{v['rejected']}" for c, v in report["per_class"].items() if c in report["options"]["classes"])
     aside = ", ".join(f"{c} {n}" for c, n in report["set_aside_by_class"].items()) or "none"
     reasons = ", ".join(f"{r} {n}" for r, n in report["rejected_by_reason"].items())
@@ -829,8 +838,8 @@ def validation_split(data: PreparedData, train_idx, fraction: float = 0.1, seed:
                      unit: str = "frames") -> tuple[np.ndarray, np.ndarray]:
     """Split the training indices `train_idx` into (fit_idx, val_idx), sorted int64, holding out whole `unit`s (one of
     UNITS). frames and videos: per class, round(fraction * n) of its n units (a video counted in its most common class)
-    go to validation, at least 1 when n >= 2 and never all n. subjects: round(fraction * n) of the n subjects, at least 1,
-    never all. Same seed, same split; fraction 0 gives an empty validation side."""
+    go to validation, at least 1 when n >= 2 and never all n. subjects: round(fraction * n) of the n subjects, at least
+    1, never all. Same seed, same split; fraction 0 gives an empty validation side."""
     train_idx = np.asarray(train_idx, dtype=np.int64)
     if train_idx.ndim != 1 or len(np.unique(train_idx)) != len(train_idx) or (len(train_idx) and (train_idx.min() < 0 or train_idx.max() >= len(data))):
         raise FlowferError(f"train_idx: expected distinct indices into the {len(data)} images")
@@ -864,7 +873,8 @@ def project_root() -> Path:
     return Path(flowfer_nb.__file__).resolve().parent.parent
 
 def shared_real_dir(project: str | os.PathLike | None = None) -> Path | None:
-    "The real-data folder: $FLOWFER_SHARED_DATA, else `<project>/../shared/data/real` (default project: `project_root()`); None if absent."
+    """The real-data folder: $FLOWFER_SHARED_DATA, else `<project>/../shared/data/real` (default project:
+    `project_root()`); None if absent."""
     env = os.environ.get(SHARED_DATA_ENV)
     if env:
         path = Path(env).expanduser()

@@ -113,7 +113,8 @@ def validate_parameters(params: dict, required=PARAMETER_NAMES) -> dict:
 
 def experiment_dirs(data, profile: str, seed: int, results_dir, figures_dir, work_dir) -> tuple:
     """Validate the pipeline parameters that are set and resolve the output folders; those left at None go under one
-    temporary folder, which lives as long as the returned handle. -> (results_dir, figures_dir, work_dir, tmp or None)."""
+    temporary folder, which lives as long as the returned handle. -> (results_dir, figures_dir, work_dir, tmp or
+    None)."""
     given = dict(data=data, profile=profile, seed=seed, results_dir=results_dir, figures_dir=figures_dir, work_dir=work_dir)
     validate_parameters({k: v for k, v in given.items() if v is not None}, required=())
     tmp = None if None not in (results_dir, figures_dir, work_dir) else tempfile.TemporaryDirectory()
@@ -274,13 +275,15 @@ def store_fold(data_path, kind: str, name: str, config: dict, protocol: str, n_f
 
 # %% ../nbs/04_experiment.ipynb #6411315a
 def fold_subset(n_folds: int, cap: int | None, seed: int) -> list[int]:
-    "The folds to run: all of range(n_folds) when `cap` is None or not smaller, else `cap` of them drawn with `seed`, sorted."
+    """The folds to run: all of range(n_folds) when `cap` is None or not smaller, else `cap` of them drawn with `seed`,
+    sorted."""
     if cap is None or cap >= n_folds: return list(range(n_folds))
     if cap < 0: raise FlowferError(f"fold cap {cap}: expected a non-negative number of folds or None")
     return sorted(np.random.default_rng(seed).choice(n_folds, cap, replace=False).tolist())
 
 def protocol_plan(data: PreparedData, protocol_name: str, profile, seed: int) -> tuple[list, list[int]]:
-    "The profile's folds of a protocol, `make_splits(data, protocol, n, seed)`, and which of them run. -> (splits, folds)."
+    """The profile's folds of a protocol, `make_splits(data, protocol, n, seed)`, and which of them run. -> (splits,
+    folds)."""
     prof, name = get_profile(profile), protocol(protocol_name).value
     splits = make_splits(data, name, prof.folds.get(name), seed)
     return splits, fold_subset(len(splits), prof.run_folds.get(name), seed)
@@ -322,7 +325,8 @@ OOF_COMMON = ("classes", "labels", "subjects", "fold")
 def oof_arrays(data: PreparedData, results: dict) -> dict:
     """The out-of-fold record of complete cross-validations ({name: [fold results]}, each row of `data` tested once by
     each model, all on the same folds), in data order: classes (c,) str, labels (N,), subjects (N,) str, fold (N,), and
-    per model `<name>_<key>` for its FOLD_KEYS (pred, posterior, z1_prime, z for flow; pred, probs, features for CNN)."""
+    per model `<name>_<key>` for its FOLD_KEYS (pred, posterior, z1_prime, z for flow; pred, probs, features for
+    CNN)."""
     n = len(data)
     def stack(rs, key):
         first = np.asarray(rs[0][key])
@@ -378,7 +382,8 @@ def oof_fold_accuracy(oof: dict, model: str) -> np.ndarray:
 NORMALISED_OFFSET = 128  # the mean face maps to mid-grey
 
 def subject_normalised(data: PreparedData) -> PreparedData:
-    "`data` with each image replaced by clip(round(x - mean image of its subject) + 128, 0, 255); meta records the clipping."
+    """`data` with each image replaced by clip(round(x - mean image of its subject) + 128, 0, 255); meta records the
+    clipping."""
     images = np.empty_like(data.images)
     clipped = 0
     for s in np.unique(data.subjects):

@@ -29,14 +29,16 @@ SCORE_BATCH = 64  # images per forward pass when scoring
 
 @contextlib.contextmanager
 def eval_mode(model):
-    "Run the block with `model` in eval mode (ActNorm and the cached 1x1-conv inverses fixed), restoring its mode after."
+    """Run the block with `model` in eval mode (ActNorm and the cached 1x1-conv inverses fixed), restoring its mode
+    after."""
     was_training = model.training
     model.eval()
     try: yield model
     finally: model.train(was_training)
 
 def preprocessed(model, images: np.ndarray) -> torch.Tensor:
-    "uint8 images (N, H, W, 3) at the model's size and bin centres, the x of Eq. 2: -> float (N, 3, S, S) in [-0.5, 0.5)."
+    """uint8 images (N, H, W, 3) at the model's size and bin centres, the x of Eq. 2: -> float (N, 3, S, S) in [-0.5,
+    0.5)."""
     return model.preprocess(images_to_tensor(images, model.cfg.image_size), noise=False)
 
 @torch.no_grad()
@@ -97,7 +99,8 @@ def pick_examples(correct: np.ndarray, n_correct: int, n_wrong: int, seed: int) 
 
 # %% ../nbs/14_explain.ipynb #c7b7de71
 def moved_faces(model, zs: list[torch.Tensor], shifts: list[list[torch.Tensor]]) -> np.ndarray:
-    "Each image moved toward each class, decoded (Fig. 4). zs [l] (N, C_l, H_l, W_l), shifts [c][l] -> uint8 (N, c, S, S, 3)."
+    """Each image moved toward each class, decoded (Fig. 4). zs [l] (N, C_l, H_l, W_l), shifts [c][l] -> uint8 (N, c, S,
+    S, 3)."""
     return np.stack([decode(model, move(zs, [d[None] for d in shift])) for shift in shifts], 1)
 
 def class_means(zs: list[torch.Tensor], labels: np.ndarray, n_classes: int) -> list[list[torch.Tensor]]:

@@ -33,7 +33,8 @@ def gaussian_log_prob(z: torch.Tensor, mean: torch.Tensor | None = None, log_sd:
 # %% ../nbs/01_flows.ipynb #c4f4dead
 @torch.no_grad()
 def perturb_(module: nn.Module, std: float = 0.1, seed: int = 0) -> nn.Module:
-    "Testing aid: add N(0, std^2) noise to every parameter in place, so zero-initialised layers are no longer identities."
+    """Testing aid: add N(0, std^2) noise to every parameter in place, so zero-initialised layers are no longer
+    identities."""
     g = torch.Generator().manual_seed(seed)
     for p in module.parameters():
         p.add_(std * torch.randn(p.shape, generator=g, dtype=p.dtype).to(p.device))
@@ -237,8 +238,8 @@ class Squeeze(nn.Module):
 class Split(nn.Module):
     """x = (h, z) along channels; z is scored under N(mean, exp(log_sd)^2) with (mean, log_sd) = ZeroConv(h), plus, when
     the prior is class-conditional (`n_classes` > 0), learned per-class maps (a_y, b_y) of z's shape added to mean and
-    log_sd (zero-initialised: the prior starts class-blind). x: (B, C, H, W) -> (h: (B, C//2, H, W), z: (B, C - C//2, H, W),
-    log p(z|h): (B,), or (B, n_classes) with column y holding log p(z|h, y))."""
+    log_sd (zero-initialised: the prior starts class-blind). x: (B, C, H, W) -> (h: (B, C//2, H, W), z: (B, C - C//2, H,
+    W), log p(z|h): (B,), or (B, n_classes) with column y holding log p(z|h, y))."""
     def __init__(self, channels: int, n_classes: int = 0, size: int | None = None):
         super().__init__()
         self.n_keep = channels // 2
@@ -308,7 +309,8 @@ class GlowLevel(nn.Module):
 class Glow(nn.Module):
     """Multi-scale Glow f: x -> Z = [z4, z3, z2, z1] (finest first, for 4 levels), a per-sample log-det and log-prior.
     x: (B, C, S, S) -> (Z: list of n_blocks tensors, logdet f: (B,), log p(z4..z2 | h): (B,)). With `n_classes` > 0 the
-    priors of the factored-out latents are class-conditional and the log-prior is (B, n_classes), column y for class y."""
+    priors of the factored-out latents are class-conditional and the log-prior is (B, n_classes), column y for class
+    y."""
     def __init__(self, in_channels: int = 3, image_size: int = 64, n_blocks: int = 4, n_flows: int = 32, hidden: int = 512,
                  n_classes: int = 0):
         super().__init__()
@@ -370,7 +372,8 @@ class Glow(nn.Module):
 # %% ../nbs/01_flows.ipynb #2c774389
 @dataclass(frozen=True)
 class FlowLevers:
-    "Speed switches read by the layers. The defaults are the library's: eval-mode weight cache, float32 networks, no recomputation."
+    """Speed switches read by the layers. The defaults are the library's: eval-mode weight cache, float32 networks, no
+    recomputation."""
     cache_weights: bool = True   # InvConv1x1: keep W and W^-1 in eval mode until a parameter changes
     coupling_bf16: bool = False  # AffineCoupling: the network under bfloat16 autocast, its output cast back
     checkpoint: bool = False     # GlowLevel: recompute each flow step's activations in backward

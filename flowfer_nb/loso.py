@@ -29,7 +29,8 @@ def subject_protocol(profile) -> str:
 # %% ../nbs/06_loso.ipynb #30753901
 def left_out_model(data_path, profile, seed: int, work_dir, n_jobs: int = 1, subject: str | None = None, log=print) -> dict:
     """The flow classifier that never saw `subject` (default: the last subject by id): {subject, protocol, fold, result
-    (the fold's `store_fold` result), model (its best weights, eval mode), train_idx, test_idx, trained_on (subjects)}."""
+    (the fold's `store_fold` result), model (its best weights, eval mode), train_idx, test_idx, trained_on
+    (subjects)}."""
     from flowfer_nb.data import PAPER_CLASSES, load_prepared
     from flowfer_nb.experiment import cross_validate, flow_config, protocol_plan, store_dir
     from flowfer_nb.train import load_run

@@ -24,7 +24,8 @@ MODEL_NAMES = {"flow": "Flow classifier", "variant": "Flow classifier, adopted v
                "pixel LR": "pixel LR", "LDA on pixel PCA": "LDA on pixel PCA"}
 
 def video_confounded(data: PreparedData) -> bool:
-    "Whether every video (group) of `data` is one subject's one expression, the design that confounds the video protocol."
+    """Whether every video (group) of `data` is one subject's one expression, the design that confounds the video
+    protocol."""
     if (data.groups == "").any(): return False
     frame = pd.DataFrame(dict(g=data.groups, s=data.subjects, y=data.labels))
     per = frame.groupby("g").nunique()
@@ -63,8 +64,9 @@ JITTER = 0.04       # horizontal spread of a protocol's fold points
 GROUP_WIDTH = 0.7   # the horizontal room of one protocol's models
 
 def plot_protocols(ax, folds: pd.DataFrame, folds_in_protocol: dict, chance: float, confounded: bool = False) -> None:
-    """Each fold's accuracy (%) as a point and the mean +- std (ddof=1) as a bar, per protocol (x) and model, with the folds
-    run out of `folds_in_protocol` under each protocol and a line at `chance` (%); `folds` as in `protocol_table`."""
+    """Each fold's accuracy (%) as a point and the mean +- std (ddof=1) as a bar, per protocol (x) and model, with the
+    folds run out of `folds_in_protocol` under each protocol and a line at `chance` (%); `folds` as in
+    `protocol_table`."""
     protocols = list(dict.fromkeys(folds.protocol))
     models = [m for m in MODEL_STYLE if m in set(folds.model)]
     rng = np.random.default_rng(0)  # the jitter only spreads points; fixed so the figure is reproducible

@@ -258,7 +258,8 @@ CLUSTER_RADIUS = 0.08  # a subject "clusters" if most of its points lie within t
 CLUSTER_SHARE = 0.5
 
 def clustered_subjects(emb, subjects, medoids: dict) -> list:
-    "Subjects at least CLUSTER_SHARE of whose points lie within CLUSTER_RADIUS x (the embedding's extent) of their medoid."
+    """Subjects at least CLUSTER_SHARE of whose points lie within CLUSTER_RADIUS x (the embedding's extent) of their
+    medoid."""
     emb, subjects = np.asarray(emb, dtype=float), np.asarray(subjects).astype(str)
     radius = CLUSTER_RADIUS * np.ptp(emb, axis=0).max()
     return [s for s, m in medoids.items() if (np.linalg.norm(emb[subjects == s] - m, axis=1) <= radius).mean() >= CLUSTER_SHARE]
@@ -300,7 +301,8 @@ def _declutter(ax, texts):
                 ax.plot([x0, x1], [y0, y1], color="0.3", lw=0.4, zorder=2.5)
 
 def plot_tsne(ax, emb, labels, subjects, classes, title: str = ""):
-    "Scatter a 2-D embedding `emb` (N, 2) coloured by `labels` (N,) into `classes`, subjects (N,) by marker or by id text."
+    """Scatter a 2-D embedding `emb` (N, 2) coloured by `labels` (N,) into `classes`, subjects (N,) by marker or by id
+    text."""
     emb, labels, subjects = _check_points(emb, labels, subjects, classes)
     colors, subj = class_colors(classes), sorted(set(subjects))
     by_marker = len(subj) <= MAX_SUBJECT_MARKERS

@@ -75,7 +75,8 @@ def runnable_notebook(path) -> nbformat.NotebookNode:
 
 # %% ../nbs/09_reproduce.ipynb #61e9b359
 def check_kernel(name: str = KERNEL_NAME) -> str:
-    "The interpreter that the Jupyter kernel `name` runs; `FlowferError` if it is missing or not this environment's Python."
+    """The interpreter that the Jupyter kernel `name` runs; `FlowferError` if it is missing or not this environment's
+    Python."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
     install = f"{sys.executable} -m ipykernel install --sys-prefix --name {name}"
     try: spec = KernelSpecManager().get_kernel_spec(name)
@@ -126,7 +127,8 @@ class NotebookFailed(Exception):
 def _now() -> str: return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 def make_run_id(now: dt.datetime | None = None) -> str:
-    "UTC time and short git revision, e.g. '20260101T120000Z-a15ba93' ('-dirty' with uncommitted changes, 'nogit' outside git)."
+    """UTC time and short git revision, e.g. '20260101T120000Z-a15ba93' ('-dirty' with uncommitted changes, 'nogit'
+    outside git)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     rev = git_revision(Path(flowfer_nb.__file__).parent)
     short = "nogit" if rev is None else rev[:7] + ("-dirty" if rev.endswith("-dirty") else "")
@@ -176,7 +178,8 @@ def _read_notebook_summary(path: Path) -> tuple[dict | None, str | None]:
 
 # %% ../nbs/09_reproduce.ipynb #b129f8fe
 def _unfinished_run(summary: dict, key: dict, runs_dir: Path) -> str | None:
-    "The id of the latest run with the same profile, seed, data and git revision if it did not finish (and its folder exists), else None."
+    """The id of the latest run with the same profile, seed, data and git revision if it did not finish (and its folder
+    exists), else None."""
     for run_id, rec in reversed(summary["runs"].items()):
         same = all(rec.get(k) == key[k] for k in ("profile", "seed", "data")) and rec.get("provenance", {}).get("git") == key["git"]
         if same:
@@ -185,7 +188,8 @@ def _unfinished_run(summary: dict, key: dict, runs_dir: Path) -> str | None:
     return None
 
 def _remove_stale_temporaries(dirs, log) -> None:
-    "Delete the `.NAME.*.tmp` files that `atomic_write` leaves when a run is killed mid-write (safe: the caller holds the lock)."
+    """Delete the `.NAME.*.tmp` files that `atomic_write` leaves when a run is killed mid-write (safe: the caller holds
+    the lock)."""
     stale = [p for d in dirs if Path(d).is_dir() for p in Path(d).glob(".*.tmp") if p.is_file()]
     for p in stale: p.unlink(missing_ok=True)
     if stale: log(f"removed {len(stale)} temporary file(s) left by a killed run: {', '.join(p.name for p in stale)}")
@@ -196,7 +200,8 @@ def _reuse_note(nb_summary: dict | None) -> str:
     return "".join(f", {k.replace('_', ' ')}: {v}" for k, v in items)
 
 def _check_request(notebooks, nbs_dir: Path, out: Path, params: dict) -> tuple[str, dict, list[Path]]:
-    "Everything checkable before the lock: parameters, notebooks, kernel, output folders. -> (data spec, user params, paths)."
+    """Everything checkable before the lock: parameters, notebooks, kernel, output folders. -> (data spec, user params,
+    paths)."""
     extra = set(params) - {"data", "profile", "seed"}
     if extra: raise FlowferError(f"run_pipeline takes data, profile and seed; the pipeline sets {sorted(extra)}")
     spec = str(params.get("data", SYNTHETIC))
@@ -212,7 +217,8 @@ def _check_request(notebooks, nbs_dir: Path, out: Path, params: dict) -> tuple[s
     return spec, user, paths
 
 def _open_run(summary: dict, key: dict, paths: list[Path], runs_dir: Path, resume: bool, log) -> tuple[str, Path, dict]:
-    "The run to write into: the unfinished run of the same key (resumed) or a new one. -> (run id, run folder, its record)."
+    """The run to write into: the unfinished run of the same key (resumed) or a new one. -> (run id, run folder, its
+    record)."""
     run_id = _unfinished_run(summary, key, runs_dir) if resume else None
     if run_id is None:
         run_id, run_dir = _new_run_dir(runs_dir)
@@ -243,9 +249,10 @@ def _run_notebook(path: Path, nbs_dir: Path, nb_params: dict, run_id: str, run_d
 
 def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], None] = print,
                  generate: Callable | None = None, resume: bool = True) -> dict:
-    """Check everything, lock `out`, prepare `params['data']` and run `notebooks` (in `nbs_dir`) in order; return the merged
-    summary. With `resume`, an unfinished run of the same profile, seed, data and git revision is continued in its own
-    folder: notebooks it finished are skipped, the others rerun and reuse the finished work in their work folders."""
+    """Check everything, lock `out`, prepare `params['data']` and run `notebooks` (in `nbs_dir`) in order; return the
+    merged summary. With `resume`, an unfinished run of the same profile, seed, data and git revision is continued in
+    its own folder: notebooks it finished are skipped, the others rerun and reuse the finished work in their work
+    folders."""
     nbs_dir, out = Path(nbs_dir).resolve(), Path(out).resolve()
     spec, user, paths = _check_request(notebooks, nbs_dir, out, params)
     results_dir, figures_dir = out / "results", out / "figures"

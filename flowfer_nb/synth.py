@@ -122,7 +122,8 @@ SCLERA, PUPIL, LASH, MOUTH_INSIDE, TEETH = (0.93, 0.91, 0.88), (0.03, 0.03, 0.03
 
 @dataclass
 class _Grid:
-    "Face coordinates of every pixel of a batch: u, v (B, S, S), the feature-shifted uf, un, pixel size px, face coverage."
+    """Face coordinates of every pixel of a batch: u, v (B, S, S), the feature-shifted uf, un, pixel size px, face
+    coverage."""
     u: np.ndarray
     v: np.ndarray
     uf: np.ndarray
@@ -164,7 +165,8 @@ def _head(img, q: _Grid, g: dict, K: dict) -> np.ndarray:
     return hair
 
 def _wrinkles(img, q: _Grid, g: dict, K: dict) -> None:
-    "Cheeks and eye sockets (shading), forehead lines (AU1, AU2), glabella lines (AU4), nose wrinkles (AU9), crow's feet (AU6)."
+    """Cheeks and eye sockets (shading), forehead lines (AU1, AU2), glabella lines (AU4), nose wrinkles (AU9), crow's
+    feet (AU6)."""
     uf, v, px, face = q.uf, q.v, q.px, q.face
     ey, ex, ew = g["eye_y"], g["eye_x"], g["eye_w"]
     dark = g["skin"] * 0.6
@@ -202,7 +204,8 @@ def _nose(img, q: _Grid, g: dict, K: dict, light_side) -> None:
     _paint(img, face * 0.25 * soft(ellipse_sdf(un, v, 0, nt - 0.03, 0.025, 0.02), 0.02), np.clip(g["skin"] * 1.15 + 0.05, 0, 1))
 
 def _eyes_and_brows(img, q: _Grid, g: dict, K: dict, yaw) -> None:
-    "Almond eyes between an upper and a lower lid curve (AU5, AU6, AU7 move the lids), iris, pupil, lash line, brows (AU1, AU2, AU4)."
+    """Almond eyes between an upper and a lower lid curve (AU5, AU6, AU7 move the lids), iris, pupil, lash line, brows
+    (AU1, AU2, AU4)."""
     uf, v, px = q.uf, q.v, q.px
     ey, ex, ew = g["eye_y"], g["eye_x"], g["eye_w"]
     up = np.maximum(g["eye_up"] + K["upper_lid"], 0.004)
@@ -228,9 +231,10 @@ def _eyes_and_brows(img, q: _Grid, g: dict, K: dict, yaw) -> None:
         _paint(img, 0.95 * coverage(brow, px), g["brow_colour"])
 
 def _mouth(img, q: _Grid, g: dict, K: dict) -> None:
-    """Nasolabial folds and the mouth. With t = u / half-width and w = sqrt(1 - t^2), the lips meet on y_mid = y0 + corner * t^2
-    (corner < 0: a smile); they part by (upper-lip raise + 0.3 open) * w above and (lower-lip drop + 0.7 open) * w below;
-    the lip outlines lie a (thinned) lip thickness further out, with a Cupid's bow dip in the upper lip."""
+    """Nasolabial folds and the mouth. With t = u / half-width and w = sqrt(1 - t^2), the lips meet on y_mid = y0 +
+    corner * t^2 (corner < 0: a smile); they part by (upper-lip raise + 0.3 open) * w above and (lower-lip drop + 0.7
+    open) * w below; the lip outlines lie a (thinned) lip thickness further out, with a Cupid's bow dip in the upper
+    lip."""
     uf, v, px, face = q.uf, q.v, q.px, q.face
     y0 = g["mouth_y"] + 0.35 * K["jaw_drop"]
     half = g["mouth_w"] + K["corner_dx"]
@@ -301,14 +305,16 @@ def ramp(n_frames: int, onset: float) -> np.ndarray:
     return onset + (1 - onset) * t * t * (3 - 2 * t)
 
 def draw_nuisance(rng: np.random.Generator, n_frames: int, level: float) -> dict:
-    "Nuisance {NUISANCE_KEYS: (n_frames,)} of one segment: a per-segment value plus per-frame jitter, scaled by `level`."
+    """Nuisance {NUISANCE_KEYS: (n_frames,)} of one segment: a per-segment value plus per-frame jitter, scaled by
+    `level`."""
     out = {k: mean + level * (segment_sd * rng.normal() + frame_sd * rng.normal(size=n_frames))
            for k, (mean, segment_sd, frame_sd) in NUISANCE.items()}
     out["noise"] = np.full(n_frames, level * rng.uniform(*NOISE_RANGE))
     return out
 
 def subject_rng(seed: int, subject: int, *stream: int) -> np.random.Generator:
-    "The generator of one stream of one subject (`stream`: one or more ints): independent of every other subject and stream."
+    """The generator of one stream of one subject (`stream`: one or more ints): independent of every other subject and
+    stream."""
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(subject, *stream)))
 
 # %% ../nbs/00_synth.ipynb #0a3cf2ab
@@ -337,7 +343,8 @@ def _render_segment(identity: dict, intensity: dict, n: int, size: int, level: f
 
 def _subject_frames(seed: int, i: int, frames_per_segment: int, neutral_frames: int, size: int,
                     nuisance: float, idiosyncrasy: float, onset: float) -> tuple[np.ndarray, list[tuple[str, int]]]:
-    "All frames of subject i -> (uint8 (n, size, size, 3), [(class name, frame index)]); expression segments, then neutral."
+    """All frames of subject i -> (uint8 (n, size, size, 3), [(class name, frame index)]); expression segments, then
+    neutral."""
     identity = draw_identity(subject_rng(seed, i, STREAM_IDENTITY))
     style = subject_rng(seed, i, STREAM_STYLE)
     aus = sorted(ACTION_UNITS)
@@ -400,7 +407,8 @@ def _report(data: PreparedData, params: dict, seconds: float) -> dict:
 
 # %% ../nbs/00_synth.ipynb #6041d0ef
 def expression_grid(data: PreparedData, subjects=None, frame: int | None = None):
-    "Figure: rows = `subjects` (default the first four), columns = neutral and each expression at `frame` (default the apex)."
+    """Figure: rows = `subjects` (default the first four), columns = neutral and each expression at `frame` (default the
+    apex)."""
     import matplotlib.pyplot as plt
     subjects = list(np.unique(data.subjects)[:4] if subjects is None else subjects)
     classes = ([NEUTRAL] if NEUTRAL in data.classes else []) + [c for c in data.classes if c != NEUTRAL]

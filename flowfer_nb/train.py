@@ -140,7 +140,8 @@ def load_config(name_or_path: str | os.PathLike) -> tuple[ModelConfig, TrainConf
 
 # %% ../nbs/03_train.ipynb #6b58c996
 def images_to_tensor(images: np.ndarray, size: int) -> torch.Tensor:
-    "uint8 images (N, H, W, 3) -> uint8 tensor (N, 3, size, size), resized with area averaging (`resize_images`) where H != size."
+    """uint8 images (N, H, W, 3) -> uint8 tensor (N, 3, size, size), resized with area averaging (`resize_images`) where
+    H != size."""
     return torch.from_numpy(np.ascontiguousarray(resize_images(images, size).transpose(0, 3, 1, 2)))
 
 # %% ../nbs/03_train.ipynb #54e2f4f9
@@ -223,8 +224,9 @@ def cpu_has_bf16() -> bool:
     return any(bool(f()) for f in checks if callable(f))
 
 def use_levers(model: nn.Module, levers: str, device) -> nn.Module:
-    """Set the lever set `levers` ('plain' or 'fast': FAST_LEVERS of the device, where the CPU has native bf16) on `model`
-    for `device`, in place; returns it. The W/W^-1 cache stays on in both; inference_mode is for scoring only."""
+    """Set the lever set `levers` ('plain' or 'fast': FAST_LEVERS of the device, where the CPU has native bf16) on
+    `model` for `device`, in place; returns it. The W/W^-1 cache stays on in both; inference_mode is for scoring
+    only."""
     if levers not in LEVER_SETS: raise FlowferError(f"levers {levers!r}: expected one of {LEVER_SETS}")
     dev = torch.device(device)
     names = FAST_LEVERS[dev.type] if levers == "fast" and (dev.type == "cuda" or cpu_has_bf16()) else ()
@@ -242,7 +244,8 @@ def model_channels_last(model: nn.Module) -> bool:
 @torch.no_grad()
 def evaluate(model: FlowClassifier, images: torch.Tensor, labels: torch.Tensor | None, model_cfg: ModelConfig,
              batch_size: int = 64, seed: int = 0, device: str | torch.device = "cpu") -> dict:
-    "uint8 images (N, C, H, W), labels (N,) or None -> {proba: (N, c), pred: (N,), and with labels accuracy, cross_entropy, bpd}."
+    """uint8 images (N, C, H, W), labels (N,) or None -> {proba: (N, c), pred: (N,), and with labels accuracy,
+    cross_entropy, bpd}."""
     was_training = model.training
     model.eval()
     gen = torch.Generator().manual_seed(stream_seed(seed, EVAL_STREAM))
@@ -401,7 +404,8 @@ class _Run:
                 "history": copy.deepcopy(self.history), "guard": dict(self.guard), "info": self.info}
 
     def restore(self, ck: dict, rng: bool = True) -> None:
-        "Load the weights, optimiser and schedule of a checkpoint (and, for a resume, its random states and bookkeeping)."
+        """Load the weights, optimiser and schedule of a checkpoint (and, for a resume, its random states and
+        bookkeeping)."""
         self.model.load_state_dict(ck["model"])
         self.opt.load_state_dict(ck["optimizer"])
         self.sched.load_state_dict(ck["scheduler"])
@@ -411,7 +415,8 @@ class _Run:
 
 def _start(model: FlowClassifier, cfg: TrainConfig, model_cfg: ModelConfig, info: dict, fit_set: tuple, steps: int, glob: int,
            dev: torch.device, ck: dict | None) -> _Run:
-    "The model on its device with its levers, Adam (AdamW with weight decay) and the schedule; resumed from `ck` or initialised."
+    """The model on its device with its levers, Adam (AdamW with weight decay) and the schedule; resumed from `ck` or
+    initialised."""
     model.to(dev).train()
     use_levers(model, cfg.levers, dev)
     opt = (torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay) if cfg.weight_decay
@@ -436,7 +441,8 @@ def _resume_checkpoint(out_dir: Path, resume: bool, model_cfg: ModelConfig, cfg:
     return ck
 
 def _validate_epoch(run: _Run, row: dict, val_set: tuple | None, dev, out_dir: Path) -> None:
-    "Score the validation set into the log row and keep best.pt when this epoch is the best so far (or without validation)."
+    """Score the validation set into the log row and keep best.pt when this epoch is the best so far (or without
+    validation)."""
     ev = None
     if val_set is not None:
         ev = evaluate(run.model, *val_set, run.model_cfg, run.cfg.eval_batch_size, run.cfg.seed, dev)
@@ -452,8 +458,8 @@ def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg:
         out_dir: str | os.PathLike, resume: bool = False, device: str | torch.device = "cpu", *,
         info: dict | None = None, progress: bool | None = None, stop_after: int | None = None) -> dict:
     """Train `model` on fit_set = (uint8 images (N, C, H, W), labels (N,)); select on val_set (or None).
-    Writes out_dir/{config.json, last.pt, best.pt, log.csv} on rank 0. `stop_after`: return after that many epochs (as an
-    interruption would). Returns {epochs_done, stopped, best, history} (best and history on rank 0)."""
+    Writes out_dir/{config.json, last.pt, best.pt, log.csv} on rank 0. `stop_after`: return after that many epochs (as
+    an interruption would). Returns {epochs_done, stopped, best, history} (best and history on rank 0)."""
     cfg, out_dir, info = train_cfg.validate(), Path(out_dir), dict(info or {})
     dev = resolve_device(device)
     rank, world = init_distributed(dev)
@@ -586,11 +592,11 @@ def _guarded(train):
 def train_fold(data: PreparedData, train_idx, test_idx, model_cfg: ModelConfig, train_cfg: TrainConfig,
                out_dir: str | os.PathLike, resume: bool = False, device: str = "cpu", *, model: FlowClassifier | None = None,
                progress: bool | None = None, stop_after: int | None = None, fingerprint: str | None = None) -> dict:
-    """Train on `train_idx` (less a validation split), keep the epoch with the best validation accuracy, score `test_idx`.
-    Writes out_dir/{config.json, log.csv, last.pt, best.pt, metrics.json, predictions.csv}; returns the metrics
-    (on rank 0; other processes get {epochs_done, stopped}). `model`: a ready model instead of FlowClassifier(model_cfg).
-    The folder is locked while it trains; `fingerprint` (`fold_fingerprint`) is recorded, and a folder holding another
-    is refused."""
+    """Train on `train_idx` (less a validation split), keep the epoch with the best validation accuracy, score
+    `test_idx`. Writes out_dir/{config.json, log.csv, last.pt, best.pt, metrics.json, predictions.csv}; returns the
+    metrics (on rank 0; other processes get {epochs_done, stopped}). `model`: a ready model instead of
+    FlowClassifier(model_cfg). The folder is locked while it trains; `fingerprint` (`fold_fingerprint`) is recorded, and
+    a folder holding another is refused."""
     t0, out_dir, cfg = time.time(), Path(out_dir), train_cfg.validate()
     train_idx, test_idx = np.asarray(train_idx, dtype=np.int64), np.asarray(test_idx, dtype=np.int64)
     n, c = len(data), len(data.classes)
@@ -654,7 +660,8 @@ def run_info(run_dir: str | os.PathLike) -> dict:
     return info
 
 def load_run(run_dir: str | os.PathLike, device: str | torch.device = "cpu") -> FlowClassifier:
-    "The model of a run folder with its selected weights (best.pt), in eval mode, with the run's speed levers for `device`."
+    """The model of a run folder with its selected weights (best.pt), in eval mode, with the run's speed levers for
+    `device`."""
     info = run_info(run_dir)
     ck = load_checkpoint(Path(run_dir) / "best.pt")
     cfg = ModelConfig.from_dict(ck["model_config"])
