@@ -24,7 +24,8 @@ __all__ = ['LOG_2PI', 'ACTNORM_EPS', 'MIN_INIT_STD', 'SCALE_SHIFT', 'ZERO_CONV_L
 # %% ../nbs/01_flows.ipynb #efd199c8
 LOG_2PI = math.log(2 * math.pi)
 
-def gaussian_log_prob(z: torch.Tensor, mean: torch.Tensor | None = None, log_sd: torch.Tensor | None = None) -> torch.Tensor:
+def gaussian_log_prob(z: torch.Tensor, mean: torch.Tensor | None = None,
+                      log_sd: torch.Tensor | None = None) -> torch.Tensor:
     "Per-sample log N(z; mean, exp(log_sd)^2), summed over all but the batch axis. z: (B, ...) -> (B,); None means 0."
     if mean is not None: z = z - mean
     lp = -0.5 * (LOG_2PI + z ** 2) if log_sd is None else -0.5 * LOG_2PI - log_sd - 0.5 * z ** 2 * torch.exp(-2 * log_sd)
@@ -106,14 +107,16 @@ class InvConv1x1(nn.Module):
         return self.perm @ (torch.tril(self.lower, -1) + eye) @ (torch.triu(self.upper, 1) + torch.diag(self.sign_s * torch.exp(self.log_s)))
 
     def _state_key(self):
-        return tuple((t._version, t.data_ptr(), t.dtype, t.device) for t in (self.lower, self.upper, self.log_s, self.perm, self.sign_s))
+        return tuple((t._version, t.data_ptr(), t.dtype, t.device)
+                     for t in (self.lower, self.upper, self.log_s, self.perm, self.sign_s))
 
     def _cached(self) -> tuple[torch.Tensor, torch.Tensor]:
         "(W, W^-1), detached, recomputed when the key of the parameters and buffers changes."
         key = self._state_key()
         if self._cache is None or self._cache[0] != key:
             with torch.inference_mode(False), torch.no_grad():  # plain tensors, usable outside inference mode; no_grad
-                                                                 # second, as inference_mode(False) turns gradients back on
+                                                                 # second, as inference_mode(False) turns
+                                                                 # gradients back on
                 w = self.compose()
                 self._cache = (key, w, torch.linalg.inv(w.double()).to(w.dtype))
         return self._cache[1], self._cache[2]
@@ -184,7 +187,8 @@ class AffineCoupling(nn.Module):
     def _logit_shift(self, x_a, cond):
         if self.cond_channels:
             if cond is None or cond.shape != (x_a.shape[0], self.cond_channels):
-                raise FlowferError(f"cond: expected ({x_a.shape[0]}, {self.cond_channels}), got {None if cond is None else tuple(cond.shape)}")
+                raise FlowferError(f"cond: expected ({x_a.shape[0]}, {self.cond_channels}), got "
+                                   f"{None if cond is None else tuple(cond.shape)}")
             x_a = torch.cat([x_a, cond[:, :, None, None].expand(-1, -1, *x_a.shape[2:]).to(x_a.dtype)], 1)
         elif cond is not None:
             raise FlowferError("cond: this coupling layer takes no conditioning input")
@@ -282,7 +286,8 @@ class GlowLevel(nn.Module):
     """squeeze -> n_flows FlowSteps -> Split (if `split`). x: (B, C, H, W) -> (h: kept half or, without split, the top
     latent; z: factored-out latent or None; logdet: (B,); log p(z|h): (B,), or (B, n_classes) for a class-conditional
     split). `size`: the level's spatial side after the squeeze (needed by a class-conditional split)."""
-    def __init__(self, in_channels: int, n_flows: int, hidden: int, split: bool, n_classes: int = 0, size: int | None = None):
+    def __init__(self, in_channels: int, n_flows: int, hidden: int, split: bool, n_classes: int = 0,
+                 size: int | None = None):
         super().__init__()
         channels = 4 * in_channels
         self.squeeze = Squeeze()
@@ -311,8 +316,8 @@ class Glow(nn.Module):
     x: (B, C, S, S) -> (Z: list of n_blocks tensors, logdet f: (B,), log p(z4..z2 | h): (B,)). With `n_classes` > 0 the
     priors of the factored-out latents are class-conditional and the log-prior is (B, n_classes), column y for class
     y."""
-    def __init__(self, in_channels: int = 3, image_size: int = 64, n_blocks: int = 4, n_flows: int = 32, hidden: int = 512,
-                 n_classes: int = 0):
+    def __init__(self, in_channels: int = 3, image_size: int = 64, n_blocks: int = 4, n_flows: int = 32,
+                 hidden: int = 512, n_classes: int = 0):
         super().__init__()
         if min(in_channels, image_size, n_blocks, n_flows, hidden) < 1 or n_classes < 0:
             raise FlowferError(f"Glow: sizes must be positive, got in_channels={in_channels}, image_size={image_size}, "
@@ -324,7 +329,8 @@ class Glow(nn.Module):
         c = in_channels
         for i in range(n_blocks):
             last = i == n_blocks - 1
-            self.levels.append(GlowLevel(c, n_flows, hidden, split=not last, n_classes=n_classes, size=image_size // 2 ** (i + 1)))
+            self.levels.append(GlowLevel(c, n_flows, hidden, split=not last, n_classes=n_classes,
+                                         size=image_size // 2 ** (i + 1)))
             c = 4 * c if last else 2 * c
 
     @property
@@ -363,7 +369,8 @@ class Glow(nn.Module):
             raise FlowferError(f"zs: expected {len(self.levels)} latents (finest first) with the top one given")
         for shape, z in zip(self.latent_shapes, zs):
             if z is not None and tuple(z.shape[1:]) != shape:
-                raise FlowferError(f"zs: expected latent shapes {self.latent_shapes}, got {tuple(z.shape[1:])} for {shape}")
+                raise FlowferError(f"zs: expected latent shapes {self.latent_shapes}, got "
+                                   f"{tuple(z.shape[1:])} for {shape}")
         x = self.levels[-1].reverse(zs[-1])
         for level, z in zip(reversed(self.levels[:-1]), reversed(zs[:-1])):
             x = level.reverse(x, z, temperature, y)
@@ -378,13 +385,16 @@ class FlowLevers:
     coupling_bf16: bool = False  # AffineCoupling: the network under bfloat16 autocast, its output cast back
     checkpoint: bool = False     # GlowLevel: recompute each flow step's activations in backward
 
-FAST_LEVERS = {"cpu": ("channels_last", "bf16"),  # the lever names that won, measured on the 2-core AMX CPU (BENCHMARKS.md)
-               # H200, paper config, batch 128: as fast as TF32 alone (2.0-2.4x plain) at half the memory (BENCHMARKS.md)
+FAST_LEVERS = {"cpu": ("channels_last", "bf16"),  # the lever names that won, measured on the 2-core AMX CPU
+                                                  # (BENCHMARKS.md)
+               # H200, paper config, batch 128: as fast as TF32 alone (2.0-2.4x plain) at half the memory
+               # (BENCHMARKS.md)
                "cuda": ("cache", "bf16", "inference_mode", "tf32")}
 
 def set_levers(module: nn.Module, levers: FlowLevers) -> nn.Module:
     "Set the switches of every InvConv1x1, AffineCoupling and GlowLevel inside `module` (in place); returns `module`."
-    if not isinstance(levers, FlowLevers): raise FlowferError(f"levers: expected a FlowLevers, got {type(levers).__name__}")
+    if not isinstance(levers, FlowLevers):
+        raise FlowferError(f"levers: expected a FlowLevers, got {type(levers).__name__}")
     for m in module.modules():
         if isinstance(m, InvConv1x1): m.cache_weights, m._cache = levers.cache_weights, None
         elif isinstance(m, AffineCoupling): m.net_dtype = torch.bfloat16 if levers.coupling_bf16 else None

@@ -32,19 +32,22 @@ __all__ = ['PIPELINE', 'PROFILES', 'KERNEL_NAME', 'KERNEL_CONFIG', 'EXIT_NOTEBOO
 
 # %% ../nbs/09_reproduce.ipynb #85f18ae5
 PIPELINE = tuple(pipeline_order(CHAPTERS))  # the experiment chapters, in the order their declarations give
-PROFILES = tuple(EXPERIMENT_PROFILES)        # smoke: seconds, checks the machinery; quick: minutes; paper: the paper's sizes
+PROFILES = tuple(EXPERIMENT_PROFILES)        # smoke: seconds, checks the machinery; quick: minutes; paper: the
+                                             # paper's sizes
 KERNEL_NAME = "python3"
 # CurveZMQ encryption of the kernel's sockets where the kernel supports it (else ipykernel warns about plain TCP)
 KERNEL_CONFIG = {"KernelManager": {"transport_encryption": "auto"},
                  "NotebookClient": {"kernel_manager_class": "flowfer_nb.reproduce.LockSharingKernelManager"}}  # run_lock
 EXIT_NOTEBOOK_FAILED = 1  # exit status when a notebook fails (bad input exits EXIT_USER_ERROR = 2)
-UNFINISHED = ("running", "interrupted", "failed")  # run statuses a rerun resumes ("running" with the lock free: the run was killed)
+UNFINISHED = ("running", "interrupted", "failed")  # run statuses a rerun resumes ("running" with the lock free: the
+                                                   # run was killed)
 
 
 # %% ../nbs/09_reproduce.ipynb #7070890e
 def _assigned_names(source: str, where: str) -> set[str]:
     try: tree = ast.parse(source)
-    except SyntaxError as e: raise FlowferError(f"{where}: the parameters cell is not plain Python ({e.msg}, line {e.lineno})") from None
+    except SyntaxError as e:
+        raise FlowferError(f"{where}: the parameters cell is not plain Python ({e.msg}, line {e.lineno})") from None
     names = set()
     for node in tree.body:  # papermill reads one `name = value` (or `name: type = value`) per statement
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
@@ -59,9 +62,11 @@ def check_notebook(path) -> Path:
     except Exception as e: raise FlowferError(f"{path}: not a readable notebook ({type(e).__name__}: {e})") from None
     cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(cells) != 1:
-        raise FlowferError(f"{path}: has {len(cells)} cells tagged 'parameters', expected one (papermill would ignore the parameters)")
+        raise FlowferError(f"{path}: has {len(cells)} cells tagged 'parameters', expected one (papermill would "
+                           f"ignore the parameters)")
     missing = [k for k in PARAMETER_NAMES if k not in _assigned_names(cells[0].source, str(path))]
-    if missing: raise FlowferError(f"{path}: the parameters cell does not assign {missing} (one `name = value` per line)")
+    if missing:
+        raise FlowferError(f"{path}: the parameters cell does not assign {missing} (one `name = value` per line)")
     return path
 
 _NBDEV_EXPORT = re.compile(r"import nbdev\s*[;\n]\s*nbdev\.nbdev_export\(\)\s*;?\s*(#[^\n]*)?")
@@ -80,14 +85,16 @@ def check_kernel(name: str = KERNEL_NAME) -> str:
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
     install = f"{sys.executable} -m ipykernel install --sys-prefix --name {name}"
     try: spec = KernelSpecManager().get_kernel_spec(name)
-    except NoSuchKernel: raise FlowferError(f"no Jupyter kernel {name!r} to run the notebooks: install one with `{install}`") from None
+    except NoSuchKernel:
+        raise FlowferError(f"no Jupyter kernel {name!r} to run the notebooks: install one with `{install}`") from None
     exe = spec.argv[0] if spec.argv else ""
     v = sys.version_info
     if exe in ("python", f"python{v[0]}", f"python{v[0]}.{v[1]}"):
         exe = sys.executable  # what jupyter_client substitutes
     elif Path(exe).absolute().parent != Path(sys.executable).absolute().parent:
         raise FlowferError(f"Jupyter kernel {name!r} ({spec.resource_dir}) runs {exe}, not this environment's Python "
-                           f"{sys.executable}: remove it (`jupyter kernelspec remove {name}`) or run from that environment")
+                           f"{sys.executable}: remove it (`jupyter kernelspec remove {name}`) or run "
+                           f"from that environment")
     import importlib.util
     if importlib.util.find_spec("ipykernel") is None:
         raise FlowferError(f"ipykernel is not installed in {sys.prefix}: `{sys.executable} -m pip install ipykernel`")
@@ -162,10 +169,11 @@ def _execute(nb: Path, executed: Path, params: dict, cwd: Path) -> str | None:
     from papermill.exceptions import PapermillExecutionError
     from traitlets.config import Config
     try:
-        pm.execute_notebook(runnable_notebook(nb), str(executed), parameters=params, kernel_name=KERNEL_NAME, language="python",
-                            cwd=str(cwd), progress_bar=False, config=Config(KERNEL_CONFIG))
+        pm.execute_notebook(runnable_notebook(nb), str(executed), parameters=params, kernel_name=KERNEL_NAME,
+                            language="python", cwd=str(cwd), progress_bar=False, config=Config(KERNEL_CONFIG))
     except PapermillExecutionError as e: return _error_line(e.ename, e.evalue)
-    except Exception as e: return _error_line(type(e).__name__, str(e))  # the kernel could not start, died, or timed out
+    except Exception as e: return _error_line(type(e).__name__, str(e))  # the kernel could not start, died,
+                                                                         # or timed out
     return None
 
 def _read_notebook_summary(path: Path) -> tuple[dict | None, str | None]:
@@ -222,10 +230,11 @@ def _open_run(summary: dict, key: dict, paths: list[Path], runs_dir: Path, resum
     run_id = _unfinished_run(summary, key, runs_dir) if resume else None
     if run_id is None:
         run_id, run_dir = _new_run_dir(runs_dir)
-        record = dict(status="running", **{k: key[k] for k in ("profile", "seed", "data")}, notebooks=[p.name for p in paths],
-                      seconds={}, done=[], started=_now(), provenance=provenance())
+        record = dict(status="running", **{k: key[k] for k in ("profile", "seed", "data")},
+                      notebooks=[p.name for p in paths], seconds={}, done=[], started=_now(), provenance=provenance())
         summary["runs"][run_id] = record
-        log(f"run {run_id}: profile {key['profile']}, seed {key['seed']}, data {key['data']['path']} -> {runs_dir.parent.parent}")
+        log(f"run {run_id}: profile {key['profile']}, seed {key['seed']}, data {key['data']['path']} -> "
+            f"{runs_dir.parent.parent}")
         return run_id, run_dir, record
     run_dir, record = runs_dir / run_id, summary["runs"][run_id]
     how = f"killed in {record.get('running')}" if record["status"] == "running" else f"{record['status']} at {record.get('failed')}"
@@ -273,7 +282,8 @@ def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], Non
                     log(f"[{i}/{len(paths)}] {path.name:<24} {'reused':<6} (finished earlier in this run)")
                     continue
                 nb_params = validate_parameters(dict(data=str(data), profile=user["profile"], seed=user["seed"],
-                                                     results_dir=str(results_dir), figures_dir=str(figures_dir), work_dir=str(work)))
+                                                     results_dir=str(results_dir), figures_dir=str(figures_dir),
+                                                     work_dir=str(work)))
                 nb_params = {k: (str(v) if isinstance(v, Path) else v) for k, v in nb_params.items()}
                 for d in (work, results_dir, figures_dir): d.mkdir(parents=True, exist_ok=True)
                 record["running"] = path.name
@@ -308,7 +318,8 @@ def default_nbs_dir() -> Path:
     "The repository's `nbs/` folder beside the installed package (an editable install from a clone)."
     nbs = Path(flowfer_nb.__file__).resolve().parent.parent / "nbs"
     if not nbs.is_dir():
-        raise FlowferError(f"{nbs}: no notebooks folder; flowfer-reproduce runs the notebooks of a clone installed with `pip install -e .`")
+        raise FlowferError(f"{nbs}: no notebooks folder; flowfer-reproduce runs the notebooks of a clone installed "
+                           f"with `pip install -e .`")
     return nbs
 
 def run_reproduce(args, argv: list[str]) -> None:
