@@ -316,13 +316,15 @@ def cv_scores(X, labels, splits, classifiers: dict, fold_transform: Callable | N
     classes, y = np.unique(labels, return_inverse=True)
     rows = []
     for fold, (train_idx, test_idx) in enumerate(splits):
-        train_idx, test_idx = _as_index(train_idx, len(X), f"splits[{fold}] train"), _as_index(test_idx, len(X), f"splits[{fold}] test")
+        train_idx, test_idx = (_as_index(train_idx, len(X), f"splits[{fold}] train"),
+                               _as_index(test_idx, len(X), f"splits[{fold}] test"))
         if np.intersect1d(train_idx, test_idx).size:
             raise FlowferError(f"splits[{fold}]: training and test rows overlap")
         missing = np.setdiff1d(np.arange(len(classes)), y[train_idx])
         if missing.size:
             raise FlowferError(f"splits[{fold}]: the training side lacks classes {classes[missing].tolist()}")
-        F_train, F_test = (X[train_idx], X[test_idx]) if fold_transform is None else fold_transform(X[train_idx], X[test_idx])
+        F_train, F_test = ((X[train_idx], X[test_idx]) if fold_transform is None
+                           else fold_transform(X[train_idx], X[test_idx]))
         for name, est in classifiers.items():
             pred = clone(est).fit(F_train, y[train_idx]).predict(F_test)
             rows.append(dict(classifier=name, fold=fold, accuracy=float((pred == y[test_idx]).mean()),

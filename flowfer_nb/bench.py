@@ -120,7 +120,8 @@ def resolve_levers(variant: str = "plain", levers: str | None = None,
     in LEVERS order."""
     dev = torch.device(device)
     if variant not in VARIANTS: raise FlowferError(f"--variant {variant}: use one of {', '.join(VARIANTS)}")
-    chosen = (() if variant == "plain" else FAST_LEVERS[dev.type]) if levers is None else [s for s in levers.split(",") if s]
+    chosen = ((() if variant == "plain" else FAST_LEVERS[dev.type]) if levers is None
+              else [s for s in levers.split(",") if s])
     unknown = sorted(set(chosen) - set(LEVERS))
     if unknown: raise FlowferError(f"--levers: unknown {', '.join(unknown)}; use any of {', '.join(LEVERS)}")
     if dev.type != "cuda" and set(chosen) & set(CUDA_ONLY_LEVERS):

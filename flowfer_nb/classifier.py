@@ -50,7 +50,8 @@ class ModelConfig:
                 if not isinstance(v, (bool, np.bool_)):
                     raise FlowferError(f"model config: cond_levels must be true or false, got {v!r}")
                 setattr(self, f.name, bool(v))
-            elif not isinstance(v, numbers.Integral) or isinstance(v, (bool, np.bool_)) or v < (0 if f.name == "cond_flows" else 1):
+            elif (not isinstance(v, numbers.Integral) or isinstance(v, (bool, np.bool_))
+                  or v < (0 if f.name == "cond_flows" else 1)):
                 least = "a non-negative" if f.name == "cond_flows" else "a positive"
                 raise FlowferError(f"model config: {f.name} must be {least} integer, got {v!r}")
             else: setattr(self, f.name, int(v))

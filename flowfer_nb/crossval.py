@@ -22,7 +22,8 @@ def apex_examples(data: PreparedData, n_subjects: int = 4) -> tuple[np.ndarray, 
     for s in sorted(set(data.subjects.tolist())):
         mine = data.subjects == s
         if all((mine & (data.labels == k)).any() for k in range(len(data.classes))):
-            rows.append([data.images[np.flatnonzero(mine & (data.labels == k))[np.argmax(data.frames[mine & (data.labels == k)])]]
+            rows.append([data.images[np.flatnonzero(mine & (data.labels == k))
+                                     [np.argmax(data.frames[mine & (data.labels == k)])]]
                          for k in range(len(data.classes))])
             who.append(s)
         if len(rows) == n_subjects: break

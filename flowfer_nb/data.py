@@ -250,7 +250,8 @@ def decode_image(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
     try:
         with Image.open(path) as im:
             tile_args = im.tile[0][3] if im.tile else None
-            rawmode = tile_args if isinstance(tile_args, str) else str(tile_args[0]) if isinstance(tile_args, tuple) and tile_args else ""
+            rawmode = (tile_args if isinstance(tile_args, str)
+                       else str(tile_args[0]) if isinstance(tile_args, tuple) and tile_args else "")
             conversions = ["multi-frame"] if getattr(im, "n_frames", 1) > 1 else []
             im.load()
             if rawmode.startswith(_SIXTEEN_BIT_RAWMODES): conversions.append("16-bit")
@@ -682,7 +683,8 @@ def read_folders(root: str | os.PathLike, subject_regex: str, *, classes=None, s
     for path, linked_dir in files:
         rel = path.relative_to(root).as_posix()
         parts = rel.split("/")
-        reason = "symlinked folder not followed" if linked_dir else "not in an expression folder" if len(parts) != 2 else None
+        reason = ("symlinked folder not followed" if linked_dir
+                  else "not in an expression folder" if len(parts) != 2 else None)
         match = rx.search(parts[-1]) if reason is None else None
         if reason is None and match is None: reason = "file name does not match subject_regex"
         if reason:
@@ -867,7 +869,8 @@ def make_splits(data: PreparedData, kind="uniform", n_folds: int | None = None,
         if kind == "uniform":
             split = StratifiedKFold(n_folds, shuffle=True, random_state=int(seed)).split(np.zeros(n), data.labels)
         else:
-            split = StratifiedGroupKFold(n_folds, shuffle=True, random_state=int(seed)).split(np.zeros(n), data.labels, codes)
+            split = StratifiedGroupKFold(n_folds, shuffle=True, random_state=int(seed)).split(np.zeros(n), data.labels,
+                                                                                              codes)
         folds = [(np.sort(tr), np.sort(te)) for tr, te in split]
         names = [f"fold {k + 1} of {n_folds}" for k in range(n_folds)]
     for (train, test), name in zip(folds, names):
@@ -884,8 +887,8 @@ def validation_split(data: PreparedData, train_idx, fraction: float = 0.1, seed:
     go to validation, at least 1 when n >= 2 and never all n. subjects: round(fraction * n) of the n subjects, at least
     1, never all. Same seed, same split; fraction 0 gives an empty validation side."""
     train_idx = np.asarray(train_idx, dtype=np.int64)
-    if train_idx.ndim != 1 or len(np.unique(train_idx)) != len(train_idx) or (len(train_idx)
-                                                                              and (train_idx.min() < 0 or train_idx.max() >= len(data))):
+    if (train_idx.ndim != 1 or len(np.unique(train_idx)) != len(train_idx)
+            or (len(train_idx) and (train_idx.min() < 0 or train_idx.max() >= len(data)))):
         raise FlowferError(f"train_idx: expected distinct indices into the {len(data)} images")
     if not 0 <= fraction < 1: raise FlowferError(f"fraction={fraction!r}: expected a number in [0, 1)")
     units = _unit_codes(data, unit, train_idx)
@@ -954,8 +957,8 @@ def run_prepare(args, argv: list[str]) -> None:
     """flowfer-prepare with the arguments `args` of `cli.prepare_parser`: check --out, read SOURCE, write --out and
     its report."""
     out, source = Path(args.out), Path(args.source)
-    inputs = [source, source / "manifest.csv", source / "segments.csv"] + ([Path(args.segments)] if args.segments
-                                                                           else [])
+    inputs = ([source, source / "manifest.csv", source / "segments.csv"]
+              + ([Path(args.segments)] if args.segments else []))
     for target in (out, report_path(out)):
         clash = [str(i) for i in inputs if i.exists() and target.resolve() == i.resolve()]
         if clash: raise FlowferError(f"--out {args.out}: would overwrite the input {clash[0]}; choose another file")

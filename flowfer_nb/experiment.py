@@ -280,8 +280,8 @@ def store_fold(data_path, kind: str, name: str, config: dict, protocol: str, n_f
         write_json(out / "fold.json", record)
     reused = (out / "metrics.json").is_file()
     data = load_prepared(data_path).subset_classes(classes)
-    metrics, outputs = (_train_flow if kind == "flow" else _train_cnn)(data, train_idx, test_idx, config, out,
-                                                                       fingerprint)
+    metrics, outputs = (_train_flow if kind == "flow"
+                        else _train_cnn)(data, train_idx, test_idx, config, out, fingerprint)
     return dict(name=name, kind=kind, fold=int(fold), reused=reused, folder=str(out), test_idx=test_idx, **metrics,
                 **outputs)
 

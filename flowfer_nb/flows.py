@@ -28,7 +28,8 @@ def gaussian_log_prob(z: torch.Tensor, mean: torch.Tensor | None = None,
                       log_sd: torch.Tensor | None = None) -> torch.Tensor:
     "Per-sample log N(z; mean, exp(log_sd)^2), summed over all but the batch axis. z: (B, ...) -> (B,); None means 0."
     if mean is not None: z = z - mean
-    lp = -0.5 * (LOG_2PI + z ** 2) if log_sd is None else -0.5 * LOG_2PI - log_sd - 0.5 * z ** 2 * torch.exp(-2 * log_sd)
+    lp = (-0.5 * (LOG_2PI + z ** 2) if log_sd is None
+          else -0.5 * LOG_2PI - log_sd - 0.5 * z ** 2 * torch.exp(-2 * log_sd))
     return lp.flatten(1).sum(1)
 
 # %% ../nbs/01_flows.ipynb #c4f4dead
@@ -104,7 +105,8 @@ class InvConv1x1(nn.Module):
     def compose(self) -> torch.Tensor:
         "P L (U + diag(s)) from the parameters, with autograd: (C, C)."
         eye = torch.eye(self.log_s.shape[0], dtype=self.log_s.dtype, device=self.log_s.device)
-        return self.perm @ (torch.tril(self.lower, -1) + eye) @ (torch.triu(self.upper, 1) + torch.diag(self.sign_s * torch.exp(self.log_s)))
+        return (self.perm @ (torch.tril(self.lower, -1) + eye)
+                @ (torch.triu(self.upper, 1) + torch.diag(self.sign_s * torch.exp(self.log_s))))
 
     def _state_key(self):
         return tuple((t._version, t.data_ptr(), t.dtype, t.device)

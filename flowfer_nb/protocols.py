@@ -53,7 +53,8 @@ def protocol_table(folds: pd.DataFrame, folds_in_protocol: dict, subject_interva
                                  else f"{r['mean']:.1f} [{r['low']:.1f}, {r['high']:.1f}]" for r in iv]
     t = t.reset_index()
     t.insert(0, "protocol_name", [protocol_label(p, confounded) for p in t.protocol])
-    return t.assign(model=t.model.map(MODEL_NAMES)).drop(columns="protocol").set_index("protocol_name").rename_axis("protocol")
+    return (t.assign(model=t.model.map(MODEL_NAMES)).drop(columns="protocol").set_index("protocol_name")
+            .rename_axis("protocol"))
 
 # %% ../nbs/11_protocols.ipynb #ad8caf72
 PROTOCOL_TICKS = {"uniform": "uniform\n(paper)", "video": "grouped\nby video", "subject": "grouped\nby subject",
@@ -83,7 +84,8 @@ def plot_protocols(ax, folds: pd.DataFrame, folds_in_protocol: dict, chance: flo
                         marker=style["marker"], markersize=4, capsize=2, label=MODEL_NAMES[model] if i == 0 else None)
     ax.axhline(chance, color="0.5", lw=0.8, ls="--", label="chance")
     n_run = folds.groupby("protocol")["fold"].nunique()
-    ticks = [PROTOCOL_TICKS[p] + ("\n(identity-confounded)" if p == "video" and confounded else "") + f"\n{n_run[p]} of {folds_in_protocol[p]} folds"
+    ticks = [PROTOCOL_TICKS[p] + ("\n(identity-confounded)" if p == "video" and confounded else "")
+             + f"\n{n_run[p]} of {folds_in_protocol[p]} folds"
              for p in protocols]
     ax.set_xticks(range(len(protocols)), ticks)
     ax.set_xlim(-0.5, len(protocols) - 0.5)

@@ -37,7 +37,8 @@ PROFILES = tuple(EXPERIMENT_PROFILES)        # smoke: seconds, checks the machin
 KERNEL_NAME = "python3"
 # CurveZMQ encryption of the kernel's sockets where the kernel supports it (else ipykernel warns about plain TCP)
 KERNEL_CONFIG = {"KernelManager": {"transport_encryption": "auto"},
-                 "NotebookClient": {"kernel_manager_class": "flowfer_nb.reproduce.LockSharingKernelManager"}}  # run_lock
+                 # run_lock
+                 "NotebookClient": {"kernel_manager_class": "flowfer_nb.reproduce.LockSharingKernelManager"}}
 EXIT_NOTEBOOK_FAILED = 1  # exit status when a notebook fails (bad input exits EXIT_USER_ERROR = 2)
 UNFINISHED = ("running", "interrupted", "failed")  # run statuses a rerun resumes ("running" with the lock free: the
                                                    # run was killed)
@@ -50,7 +51,8 @@ def _assigned_names(source: str, where: str) -> set[str]:
         raise FlowferError(f"{where}: the parameters cell is not plain Python ({e.msg}, line {e.lineno})") from None
     names = set()
     for node in tree.body:  # papermill reads one `name = value` (or `name: type = value`) per statement
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (node.targets if isinstance(node, ast.Assign)
+                   else [node.target] if isinstance(node, ast.AnnAssign) else [])
         if len(targets) == 1 and isinstance(targets[0], ast.Name): names.add(targets[0].id)
     return names
 
@@ -189,9 +191,11 @@ def _unfinished_run(summary: dict, key: dict, runs_dir: Path) -> str | None:
     """The id of the latest run with the same profile, seed, data and git revision if it did not finish (and its folder
     exists), else None."""
     for run_id, rec in reversed(summary["runs"].items()):
-        same = all(rec.get(k) == key[k] for k in ("profile", "seed", "data")) and rec.get("provenance", {}).get("git") == key["git"]
+        same = (all(rec.get(k) == key[k] for k in ("profile", "seed", "data"))
+                and rec.get("provenance", {}).get("git") == key["git"])
         if same:
-            resumable = rec.get("status") in UNFINISHED and isinstance(rec.get("done"), list) and (runs_dir / run_id).is_dir()
+            resumable = (rec.get("status") in UNFINISHED and isinstance(rec.get("done"), list)
+                         and (runs_dir / run_id).is_dir())
             return run_id if resumable else None
     return None
 
@@ -237,7 +241,8 @@ def _open_run(summary: dict, key: dict, paths: list[Path], runs_dir: Path, resum
             f"{runs_dir.parent.parent}")
         return run_id, run_dir, record
     run_dir, record = runs_dir / run_id, summary["runs"][run_id]
-    how = f"killed in {record.get('running')}" if record["status"] == "running" else f"{record['status']} at {record.get('failed')}"
+    how = (f"killed in {record.get('running')}" if record["status"] == "running"
+           else f"{record['status']} at {record.get('failed')}")
     log(f"run {run_id}: resuming ({how}); its finished work is reused")
     record.update(status="running", notebooks=list(dict.fromkeys(record["notebooks"] + [p.name for p in paths])),
                   resumed=record.get("resumed", []) + [_now()])
@@ -249,7 +254,8 @@ def _run_notebook(path: Path, nbs_dir: Path, nb_params: dict, run_id: str, run_d
     executed = run_dir / path.name
     t0 = time.perf_counter()
     error = _execute(path, executed, nb_params, nbs_dir)
-    nb_summary, error = _read_notebook_summary(Path(nb_params["work_dir"]) / "summary.json") if error is None else (None, error)
+    nb_summary, error = (_read_notebook_summary(Path(nb_params["work_dir"]) / "summary.json") if error is None
+                         else (None, error))
     entry = dict(status="failed" if error else "ok", run_id=run_id, seconds=round(time.perf_counter() - t0, 2),
                  executed=str(executed.relative_to(results_dir)))
     if error: entry["error"] = error

@@ -66,7 +66,8 @@ def au_controls(intensity: dict, n: int) -> dict:
 SKIN_TONES = np.array([(0.96, 0.80, 0.69), (0.92, 0.72, 0.58), (0.80, 0.60, 0.45),
                        (0.63, 0.44, 0.31), (0.45, 0.30, 0.20), (0.32, 0.21, 0.14)])  # light to dark, sRGB in [0, 1]
 HAIR_COLOURS = np.array([(0.07, 0.06, 0.06), (0.20, 0.13, 0.09), (0.34, 0.25, 0.18),
-                         (0.76, 0.62, 0.38), (0.52, 0.24, 0.11), (0.62, 0.61, 0.60)])  # black, dark/mid brown, blond, red, grey
+                         (0.76, 0.62, 0.38), (0.52, 0.24, 0.11), (0.62, 0.61, 0.60)])  # black, dark/mid brown,
+                                                                                       # blond, red, grey
 HAIR_P = (0.3, 0.25, 0.2, 0.1, 0.07, 0.08)  # how often each hair colour is drawn
 IRIS_COLOURS = np.array([(0.33, 0.20, 0.10), (0.14, 0.09, 0.06), (0.30, 0.45, 0.65), (0.33, 0.45, 0.30),
                          (0.45, 0.35, 0.18)])
@@ -126,7 +127,8 @@ def soft(d, width):
 # %% ../nbs/00_synth.ipynb #939a6073
 FACE_CENTRE_Y = 0.13  # the face centre sits this far below the image centre (image half-side = 1)
 NUISANCE_KEYS = ("roll", "scale", "shift_x", "shift_y", "yaw", "gain", "light_x", "light_y", "noise")
-SCLERA, PUPIL, LASH, MOUTH_INSIDE, TEETH = (0.93, 0.91, 0.88), (0.03, 0.03, 0.03), (0.10, 0.07, 0.06), (0.18, 0.06, 0.06), (0.92, 0.90, 0.84)
+SCLERA, PUPIL, LASH, MOUTH_INSIDE, TEETH = ((0.93, 0.91, 0.88), (0.03, 0.03, 0.03), (0.10, 0.07, 0.06),
+                                            (0.18, 0.06, 0.06), (0.92, 0.90, 0.84))
 
 @dataclass
 class _Grid:
@@ -186,8 +188,8 @@ def _wrinkles(img, q: _Grid, g: dict, K: dict) -> None:
         _paint(img, face * 0.22 * soft(ellipse_sdf(uf, v, s * ex, ey - 0.01, ew * 1.15, 0.06), 0.05), dark)
 
     def line(strength, ax, ay, bx, by, half_width=0.004, uu=uf, vv=v):
-        _paint(img, face * np.clip(strength, 0, 1) * coverage(segment_distance(uu, vv, ax, ay, bx, by) - half_width,
-                                                              px), dark)
+        _paint(img, face * np.clip(strength, 0, 1)
+               * coverage(segment_distance(uu, vv, ax, ay, bx, by) - half_width, px), dark)
     by = ey - g["brow_h"]
     for k in range(3):
         line(0.6 * K["forehead"], -0.2, by - 0.06 - 0.045 * k, 0.2, by - 0.06 - 0.045 * k, vv=v - 0.25 * uf ** 2)
@@ -342,14 +344,15 @@ MAX_BATCH_PIXELS = 2 ** 21    # frames rendered at once x pixels per frame: boun
 SYNTHETIC_CLASSES = PAPER_CLASSES + (NEUTRAL,)
 
 def _check_int(name, value, low, high=None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (high is not None and value > high):
-        raise FlowferError(f"{name}={value!r}: expected an integer " + (f"in [{low}, {high}]" if high is not None
-                                                                        else f">= {low}"))
+    if (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low
+            or (high is not None and value > high)):
+        raise FlowferError(f"{name}={value!r}: expected an integer "
+                           + (f"in [{low}, {high}]" if high is not None else f">= {low}"))
     return int(value)
 
 def _check_float(name, value, low, high) -> float:
-    if isinstance(value, bool) or not isinstance(value,
-                                                 (int, float, np.integer, np.floating)) or not low <= value <= high:
+    if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+            or not low <= value <= high):
         raise FlowferError(f"{name}={value!r}: expected a number in [{low}, {high}]")
     return float(value)
 
@@ -446,7 +449,8 @@ def expression_grid(data: PreparedData, subjects=None, frame: int | None = None)
             ax = axes[r, c]
             rows = np.flatnonzero((data.subjects == s) & (data.labels == data.classes.index(name)))
             if len(rows):
-                pick = rows[np.argmax(data.frames[rows])] if frame is None or name == NEUTRAL else rows[np.argmin(np.abs(data.frames[rows] - frame))]
+                pick = (rows[np.argmax(data.frames[rows])] if frame is None or name == NEUTRAL
+                        else rows[np.argmin(np.abs(data.frames[rows] - frame))])
                 ax.imshow(data.images[pick])
             ax.set_xticks([])
             ax.set_yticks([])

@@ -499,8 +499,8 @@ def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg:
         write_json(out_dir / "config.json",
                    {"model": model_cfg.to_dict(), "train": cfg.to_dict(), **info, "world_size": world,
                     "device": str(dev)})
-    step_fn = model if world == 1 else nn.parallel.DistributedDataParallel(model, device_ids=[dev.index]
-                                                                           if dev.type == "cuda" else None)
+    step_fn = (model if world == 1
+               else nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None))
     snapshot = run.state()
     mode = progress_mode(progress) if main else "none"   # a bar on a terminal, one line per epoch in a log
     bar = progress_bar(mode, total=cfg.epochs * steps, initial=run.epoch * steps, desc=out_dir.name, unit="step")
@@ -799,7 +799,8 @@ def run_predict(args, argv: list[str]) -> None:
     configure_threads()
     dev = resolve_device(args.device)
     info = run_info(args.run)
-    out = Path(args.out) if args.out else Path(args.run) / f"predictions_{Path(args.data).name.removesuffix('.npz')}.csv"
+    out = (Path(args.out) if args.out
+           else Path(args.run) / f"predictions_{Path(args.data).name.removesuffix('.npz')}.csv")
     check_output(out, "--out" if args.out else "--out (default)", force=args.force)
     remove_temporaries(out)  # what a killed earlier run left
     data = load_prepared(args.data)
