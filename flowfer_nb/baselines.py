@@ -66,12 +66,14 @@ class ResNetCNN(nn.Module):
     def set_normalisation(self, images: torch.Tensor) -> None:
         "Store the per-channel mean and std of uint8 `images` (N, S, S, 3), scaled to [0, 1]."
         x = images.reshape(-1, 3).double() / 255
-        self.mean.copy_(x.mean(0)); self.std.copy_(x.std(0).clamp_min(1e-3))
+        self.mean.copy_(x.mean(0))
+        self.std.copy_(x.std(0).clamp_min(1e-3))
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         "uint8 (B, S, S, 3) -> float (B, 3, S, S), standardised per channel."
         if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1:] != (self.image_size, self.image_size, 3):
-            raise FlowferError(f"images: expected uint8 (B, {self.image_size}, {self.image_size}, 3), got {images.dtype} {tuple(images.shape)}")
+            raise FlowferError(f"images: expected uint8 (B, {self.image_size}, {self.image_size}, 3), got "
+                               f"{images.dtype} {tuple(images.shape)}")
         x = images.permute(0, 3, 1, 2).float() / 255
         return (x - self.mean[:, None, None]) / self.std[:, None, None]
 
@@ -105,16 +107,21 @@ class CNNConfig:
         if len(self.blocks) != N_STACKS or min(self.blocks) < 1:
             raise FlowferError(f"CNNConfig.blocks: expected {N_STACKS} positive block counts, got {self.blocks}")
         for name in ("width", "feature_dim", "epochs", "batch_size"):
-            if getattr(self, name) < 1: raise FlowferError(f"CNNConfig.{name}: must be positive, got {getattr(self, name)}")
+            if getattr(self, name) < 1:
+                raise FlowferError(f"CNNConfig.{name}: must be positive, got {getattr(self, name)}")
         if self.image_size < 2**(N_STACKS - 1):
             raise FlowferError(f"CNNConfig.image_size: must be at least {2**(N_STACKS - 1)}, got {self.image_size}")
-        if not 0 <= self.val_fraction < 1: raise FlowferError(f"CNNConfig.val_fraction: must be in [0, 1), got {self.val_fraction}")
-        if self.val_unit not in UNITS: raise FlowferError(f"CNNConfig.val_unit: expected one of {UNITS}, got {self.val_unit!r}")
-        if self.lr <= 0 or self.weight_decay < 0: raise FlowferError(f"CNNConfig: need lr > 0 and weight_decay >= 0, got {self.lr}, {self.weight_decay}")
+        if not 0 <= self.val_fraction < 1:
+            raise FlowferError(f"CNNConfig.val_fraction: must be in [0, 1), got {self.val_fraction}")
+        if self.val_unit not in UNITS:
+            raise FlowferError(f"CNNConfig.val_unit: expected one of {UNITS}, got {self.val_unit!r}")
+        if self.lr <= 0 or self.weight_decay < 0:
+            raise FlowferError(f"CNNConfig: need lr > 0 and weight_decay >= 0, got {self.lr}, {self.weight_decay}")
 
     def to_dict(self) -> dict:
         "JSON-ready fields."
-        d = asdict(self); d["blocks"] = list(self.blocks)
+        d = asdict(self)
+        d["blocks"] = list(self.blocks)
         return d
 
     @classmethod
@@ -131,7 +138,8 @@ CNN_PRESETS = {
 
 # %% ../nbs/04_baselines.ipynb #5f0bb845
 def fit_val_split(data: PreparedData, train_idx: np.ndarray, cfg: CNNConfig) -> tuple[np.ndarray, np.ndarray]:
-    "Split the training indices into (fit_idx, val_idx), sorted, holding out whole `cfg.val_unit`s (`validation_split`)."
+    """Split the training indices into (fit_idx, val_idx), sorted, holding out whole `cfg.val_unit`s
+    (`validation_split`)."""
     return validation_split(data, train_idx, cfg.val_fraction, cfg.seed, cfg.val_unit)
 
 # %% ../nbs/04_baselines.ipynb #56d76102
@@ -153,7 +161,8 @@ def _forward_all(model: ResNetCNN, images: torch.Tensor) -> tuple[torch.Tensor, 
     logits, feats = [], []
     for xb in images.split(EVAL_BATCH):
         f = model.features(model.preprocess(xb.to(device)))
-        feats.append(f.cpu()); logits.append(model.fc2(f).cpu())
+        feats.append(f.cpu())
+        logits.append(model.fc2(f).cpu())
     return torch.cat(logits), torch.cat(feats)
 
 def cnn_features(model: ResNetCNN, images: np.ndarray) -> np.ndarray:
@@ -177,11 +186,16 @@ def _epoch(model, opt, images, labels, cfg, gen, device) -> dict:
         xb, yb = model.preprocess(xb.to(device)), yb.to(device)
         logits = model(xb)
         loss = F.cross_entropy(logits, yb)
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-        loss_sum += loss.item() * len(b); correct += (logits.argmax(1) == yb).sum().item(); seen += len(b)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        loss_sum += loss.item() * len(b)
+        correct += (logits.argmax(1) == yb).sum().item()
+        seen += len(b)
     return dict(train_loss=loss_sum / seen, train_accuracy=correct / seen)
 
-def train_cnn(data: PreparedData, train_idx, test_idx, cfg: CNNConfig = CNN_PRESETS["quick"], device: str = "cpu") -> dict:
+def train_cnn(data: PreparedData, train_idx, test_idx, cfg: CNNConfig = CNN_PRESETS["quick"],
+              device: str = "cpu") -> dict:
     """Train `ResNetCNN` on `data.select(train_idx)` (epoch chosen on `fit_val_split` of it), test on `test_idx`.
     Returns accuracy, predictions (n_test,), probabilities (n_test, c), confusion (c, c) [true, predicted],
     features (n_test, F), history (one dict per epoch), best_epoch, the indices used, seconds, config and the model."""
@@ -190,7 +204,8 @@ def train_cnn(data: PreparedData, train_idx, test_idx, cfg: CNNConfig = CNN_PRES
     if np.intersect1d(train_idx, test_idx).size:
         raise FlowferError("train_idx and test_idx overlap: the test fold must not be trained on")
     fit_idx, val_idx = fit_val_split(data, train_idx, cfg)
-    if len(fit_idx) < 2: raise FlowferError(f"train_idx: {len(fit_idx)} image(s) left to fit after the validation split, need 2")
+    if len(fit_idx) < 2:
+        raise FlowferError(f"train_idx: {len(fit_idx)} image(s) left to fit after the validation split, need 2")
     n_classes = len(data.classes)
     as_images = lambda idx: torch.from_numpy(resize_images(data.images[idx], cfg.image_size))
     x_fit, x_val, x_test = as_images(fit_idx), as_images(val_idx), as_images(test_idx)
@@ -210,7 +225,8 @@ def train_cnn(data: PreparedData, train_idx, test_idx, cfg: CNNConfig = CNN_PRES
         sched.step()
         if len(val_idx):
             logits = _forward_all(model, x_val)[0]
-            row.update(val_loss=F.cross_entropy(logits, y_val).item(), val_accuracy=(logits.argmax(1) == y_val).float().mean().item())
+            row.update(val_loss=F.cross_entropy(logits, y_val).item(),
+                       val_accuracy=(logits.argmax(1) == y_val).float().mean().item())
             key = (row["val_accuracy"], -row["val_loss"])
             if best_key is None or key > best_key:
                 best_key, best_state, best_epoch = key, copy.deepcopy(model.state_dict()), epoch
@@ -252,7 +268,9 @@ def _reduce(X_fit: np.ndarray, X_other: np.ndarray | None, seed: int) -> tuple[n
 
 def _tsne(perplexity: float, seed: int, n: int):
     from openTSNE import TSNE
-    if n <= 3 * perplexity: raise FlowferError(f"t-SNE: {n} points are too few for perplexity {perplexity} (need more than {3 * perplexity:g})")
+    if n <= 3 * perplexity:
+        raise FlowferError(f"t-SNE: {n} points are too few for perplexity {perplexity} (need more "
+                           f"than {3 * perplexity:g})")
     return TSNE(n_components=2, perplexity=perplexity, random_state=seed, n_jobs=1)
 
 def tsne_embed(X, seed: int = 0, perplexity: float = TSNE_PERPLEXITY) -> np.ndarray:
@@ -261,7 +279,8 @@ def tsne_embed(X, seed: int = 0, perplexity: float = TSNE_PERPLEXITY) -> np.ndar
     Z, _ = _reduce(X, None, seed)
     return np.asarray(_tsne(perplexity, seed, len(Z)).fit(Z), dtype=np.float64)
 
-def tsne_train_transform(X_train, X_test, seed: int = 0, perplexity: float = TSNE_PERPLEXITY) -> tuple[np.ndarray, np.ndarray]:
+def tsne_train_transform(X_train, X_test, seed: int = 0,
+                         perplexity: float = TSNE_PERPLEXITY) -> tuple[np.ndarray, np.ndarray]:
     "Out-of-sample protocol: embed X_train (n, D) -> (n, 2), then place X_test (m, D) -> (m, 2) against it."
     X_train, X_test = _check_features(X_train, "X_train"), _check_features(X_test, "X_test")
     if X_test.shape[1] != X_train.shape[1]:
@@ -297,11 +316,15 @@ def cv_scores(X, labels, splits, classifiers: dict, fold_transform: Callable | N
     classes, y = np.unique(labels, return_inverse=True)
     rows = []
     for fold, (train_idx, test_idx) in enumerate(splits):
-        train_idx, test_idx = _as_index(train_idx, len(X), f"splits[{fold}] train"), _as_index(test_idx, len(X), f"splits[{fold}] test")
-        if np.intersect1d(train_idx, test_idx).size: raise FlowferError(f"splits[{fold}]: training and test rows overlap")
+        train_idx, test_idx = (_as_index(train_idx, len(X), f"splits[{fold}] train"),
+                               _as_index(test_idx, len(X), f"splits[{fold}] test"))
+        if np.intersect1d(train_idx, test_idx).size:
+            raise FlowferError(f"splits[{fold}]: training and test rows overlap")
         missing = np.setdiff1d(np.arange(len(classes)), y[train_idx])
-        if missing.size: raise FlowferError(f"splits[{fold}]: the training side lacks classes {classes[missing].tolist()}")
-        F_train, F_test = (X[train_idx], X[test_idx]) if fold_transform is None else fold_transform(X[train_idx], X[test_idx])
+        if missing.size:
+            raise FlowferError(f"splits[{fold}]: the training side lacks classes {classes[missing].tolist()}")
+        F_train, F_test = ((X[train_idx], X[test_idx]) if fold_transform is None
+                           else fold_transform(X[train_idx], X[test_idx]))
         for name, est in classifiers.items():
             pred = clone(est).fit(F_train, y[train_idx]).predict(F_test)
             rows.append(dict(classifier=name, fold=fold, accuracy=float((pred == y[test_idx]).mean()),
@@ -340,8 +363,10 @@ def reference_classifiers(seed: int = 0) -> dict:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    return {"pixel LR": make_pipeline(StandardScaler(), LogisticRegression(C=PIXEL_LR_C, max_iter=LR_ITERATIONS, tol=1e-3)),
-            "LDA on pixel PCA": make_pipeline(StandardScaler(), _capped_pca(PIXEL_PCA_DIMS, seed), LinearDiscriminantAnalysis())}
+    return {"pixel LR": make_pipeline(StandardScaler(),
+                                      LogisticRegression(C=PIXEL_LR_C, max_iter=LR_ITERATIONS, tol=1e-3)),
+            "LDA on pixel PCA": make_pipeline(StandardScaler(), _capped_pca(PIXEL_PCA_DIMS, seed),
+                                              LinearDiscriminantAnalysis())}
 
 def subject_normalise(X: np.ndarray, subjects: np.ndarray) -> np.ndarray:
     "X (N, D) minus, for each row, the mean of the rows of its subject (transductive for unseen subjects)."
@@ -354,7 +379,8 @@ def subject_normalise(X: np.ndarray, subjects: np.ndarray) -> np.ndarray:
     return out
 
 def out_of_fold_predictions(X: np.ndarray, labels: np.ndarray, splits: list, classifiers: dict) -> dict:
-    "Fit each classifier on each fold's training rows of X (N, D), predict its test rows -> {name: (N,) int64, -1 if untested}."
+    """Fit each classifier on each fold's training rows of X (N, D), predict its test rows -> {name: (N,) int64, -1 if
+    untested}."""
     from sklearn.base import clone
     from threadpoolctl import threadpool_limits
     X, labels = np.asarray(X), np.asarray(labels)

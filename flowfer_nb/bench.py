@@ -45,13 +45,16 @@ def time_it(fn: Callable[[], object], steps: int, warmup: int = 1, device: str |
             clock: Callable[[], float] = time.perf_counter) -> dict:
     """Call `fn` `warmup` + `steps` times, each timed -> {'median_s': median of the last `steps`, 'times_s': those,
     'warmup_s': the warm-up calls' times (compilation, allocator and kernel warm-up show there)}."""
-    if steps < 1 or warmup < 0: raise FlowferError(f"time_it: steps must be >= 1 and warmup >= 0, got {steps} and {warmup}")
+    if steps < 1 or warmup < 0:
+        raise FlowferError(f"time_it: steps must be >= 1 and warmup >= 0, got {steps} and {warmup}")
     device = torch.device(device)
     times = []
     for _ in range(warmup + steps):
-        _sync(device); t0 = clock()
+        _sync(device)
+        t0 = clock()
         fn()
-        _sync(device); times.append(clock() - t0)
+        _sync(device)
+        times.append(clock() - t0)
     return {"median_s": statistics.median(times[warmup:]), "times_s": times[warmup:], "warmup_s": times[:warmup]}
 
 # %% ../nbs/10_bench.ipynb #5e5f9dfc
@@ -70,14 +73,16 @@ def matmul_peak_gflops(device: str | torch.device = "cpu", dtype: torch.dtype = 
 # %% ../nbs/10_bench.ipynb #db4311e4
 BENCH_PATHS = ("classify", "forward", "train")
 
-def _run_path(model: FlowClassifier, x: torch.Tensor, y: torch.Tensor | None, path: str, objective: Objective = Objective()):
+def _run_path(model: FlowClassifier, x: torch.Tensor, y: torch.Tensor | None, path: str,
+              objective: Objective = Objective()):
     "One pass of `path` on uint8 x: classification logits, f's outputs, or L's backward (gradients left in the model)."
     if path == "classify": return model.class_log_joint(model.preprocess(x, noise=False))
     if path == "forward": return model.f(model.preprocess(x, noise=False))
     if path == "train": return model.loss(x, y, objective)["loss"].backward()
     raise FlowferError(f"path '{path}': use one of {BENCH_PATHS}")
 
-def flops_per_image(model: FlowClassifier, x: torch.Tensor, path: str = "classify", y: torch.Tensor | None = None) -> float:
+def flops_per_image(model: FlowClassifier, x: torch.Tensor, path: str = "classify",
+                    y: torch.Tensor | None = None) -> float:
     """FLOPs per image of one pass of `path` ('classify': f once + h over all classes; 'forward': f only;
     'train': L's forward and backward, labels y) counted by FlopCounterMode. x: uint8 (B, C, S, S) -> total / B."""
     was_training = model.training
@@ -109,11 +114,14 @@ VARIANTS = ("plain", "fast")
 # heap is backed by transparent huge pages where the kernel allows (madvise)
 MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296:glibc.malloc.hugetlb=1"
 
-def resolve_levers(variant: str = "plain", levers: str | None = None, device: str | torch.device = "cpu") -> tuple[str, ...]:
-    "The levers of `variant` on `device`, or, when `levers` ('a,b' or '' for none) is given, exactly those; checked, in LEVERS order."
+def resolve_levers(variant: str = "plain", levers: str | None = None,
+                   device: str | torch.device = "cpu") -> tuple[str, ...]:
+    """The levers of `variant` on `device`, or, when `levers` ('a,b' or '' for none) is given, exactly those; checked,
+    in LEVERS order."""
     dev = torch.device(device)
     if variant not in VARIANTS: raise FlowferError(f"--variant {variant}: use one of {', '.join(VARIANTS)}")
-    chosen = (() if variant == "plain" else FAST_LEVERS[dev.type]) if levers is None else [s for s in levers.split(",") if s]
+    chosen = ((() if variant == "plain" else FAST_LEVERS[dev.type]) if levers is None
+              else [s for s in levers.split(",") if s])
     unknown = sorted(set(chosen) - set(LEVERS))
     if unknown: raise FlowferError(f"--levers: unknown {', '.join(unknown)}; use any of {', '.join(LEVERS)}")
     if dev.type != "cuda" and set(chosen) & set(CUDA_ONLY_LEVERS):
@@ -130,7 +138,8 @@ def tf32(enabled: bool):
 
 def apply_model_levers(model: FlowClassifier, levers: tuple[str, ...]) -> FlowClassifier:
     "Set the model-side levers (cache, bf16, checkpoint, channels_last) on `model` in place; returns it."
-    set_levers(model, FlowLevers(cache_weights="cache" in levers, coupling_bf16="bf16" in levers, checkpoint="checkpoint" in levers))
+    set_levers(model, FlowLevers(cache_weights="cache" in levers, coupling_bf16="bf16" in levers,
+                                 checkpoint="checkpoint" in levers))
     if "channels_last" in levers: model.to(memory_format=torch.channels_last)
     return model
 
@@ -142,7 +151,8 @@ REQUIRED_KEYS = ("train_img_s", "classify_img_s", "forward_img_s", "classify_ove
 MALLOC_ENV = ("GLIBC_TUNABLES", "MALLOC_ARENA_MAX")  # allocator settings recorded with each run
 
 def _path_fns(model: FlowClassifier, x: torch.Tensor, y: torch.Tensor, levers: tuple[str, ...]) -> dict:
-    "The three timed passes as closures, with `compile` and `inference_mode` applied; train leaves gradients in the model."
+    """The three timed passes as closures, with `compile` and `inference_mode` applied; train leaves gradients in the
+    model."""
     maybe_compile = torch.compile if "compile" in levers else (lambda fn: fn)
     loss = maybe_compile(lambda: model.loss(x, y)["loss"])
     classify = maybe_compile(lambda: model.class_log_joint(model.preprocess(x, noise=False)))
@@ -198,8 +208,9 @@ def run_bench(cfg: ModelConfig, batch: int = 32, steps: int = 10, warmup: int = 
         peak_mem_mib=mem, peak_mem_kind=mem_kind, params=count_parameters(model),
         flops_per_img=flops["classify"], forward_flops_per_img=flops["forward"], train_flops_per_img=flops["train"],
         classify_over_forward_flops=None if not count_flops else flops["classify"] / flops["forward"],
-        achieved_gflops=achieved["classify"], forward_achieved_gflops=achieved["forward"], train_achieved_gflops=achieved["train"],
-        matmul_peak_gflops=matmul, matmul_size=matmul_size or MATMUL_SIZE[dev.type], dtype=str(dtype).removeprefix("torch."),
+        achieved_gflops=achieved["classify"], forward_achieved_gflops=achieved["forward"],
+        train_achieved_gflops=achieved["train"], matmul_peak_gflops=matmul,
+        matmul_size=matmul_size or MATMUL_SIZE[dev.type], dtype=str(dtype).removeprefix("torch."),
         train_s=t_train["median_s"], classify_s=t_cls["median_s"], forward_s=t_fwd["median_s"],
         times_s={"train": t_train["times_s"], "classify": t_cls["times_s"], "forward": t_fwd["times_s"]},
         warmup_s={"train": t_train["warmup_s"], "classify": t_cls["warmup_s"], "forward": t_fwd["warmup_s"]},
@@ -215,13 +226,17 @@ def _device_name(dev: torch.device) -> str:
 # %% ../nbs/10_bench.ipynb #ced42909
 def bench_device(name: str) -> torch.device:
     "`cpu`, or `cuda` (the current CUDA device); FlowferError if CUDA is missing. (No import of the training module.)"
-    if name == "cuda" and not torch.cuda.is_available(): raise FlowferError(f"device '{name}': CUDA is not available on this machine")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise FlowferError(f"device '{name}': CUDA is not available on this machine")
     return torch.device(name if name == "cpu" else "cuda", None if name == "cpu" else torch.cuda.current_device())
 
 def _reexec_with_malloc(argv: list[str]) -> None:
-    "Replace this process by `python -m flowfer_nb.bench argv` with GLIBC_TUNABLES = MALLOC_TUNABLES (read only at start-up)."
-    sys.stdout.flush(); sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, "-m", "flowfer_nb.bench", *argv], {**os.environ, "GLIBC_TUNABLES": MALLOC_TUNABLES})
+    """Replace this process by `python -m flowfer_nb.bench argv` with GLIBC_TUNABLES = MALLOC_TUNABLES (read only at
+    start-up)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "flowfer_nb.bench", *argv],
+              {**os.environ, "GLIBC_TUNABLES": MALLOC_TUNABLES})
 
 def _check_args(a) -> None:
     for flag in ("img_size", "n_blocks", "n_flows", "hidden", "batch", "steps"):
@@ -237,15 +252,19 @@ def _flops_note(flops, achieved) -> str:
 
 def _summary(r: dict) -> str:
     return "\n".join([
-        f"model {r['img_size']}px, {r['n_blocks']} levels x {r['n_flows']} steps, hidden {r['hidden']}: {r['params'] / 1e6:.2f}M parameters;"
-        f" batch {r['batch']}, {r['steps']} steps, {r['device_name']}, {r['threads']} threads;"
-        f" variant {r['variant']} (levers: {', '.join(r['levers']) or 'none'})",
-        f"train     {r['train_img_s']:10.2f} img/s  ({r['train_s']:.4f} s/step{_flops_note(r['train_flops_per_img'], r['train_achieved_gflops'])})",
-        f"classify  {r['classify_img_s']:10.2f} img/s  ({r['classify_s']:.4f} s/step{_flops_note(r['flops_per_img'], r['achieved_gflops'])})",
-        f"f only    {r['forward_img_s']:10.2f} img/s  ({r['forward_s']:.4f} s/step{_flops_note(r['forward_flops_per_img'], r['forward_achieved_gflops'])})",
+        f"model {r['img_size']}px, {r['n_blocks']} levels x {r['n_flows']} steps, hidden {r['hidden']}: "
+        f"{r['params'] / 1e6:.2f}M parameters; batch {r['batch']}, {r['steps']} steps, {r['device_name']}, "
+        f"{r['threads']} threads; variant {r['variant']} (levers: {', '.join(r['levers']) or 'none'})",
+        f"train     {r['train_img_s']:10.2f} img/s  ({r['train_s']:.4f} "
+        f"s/step{_flops_note(r['train_flops_per_img'], r['train_achieved_gflops'])})",
+        f"classify  {r['classify_img_s']:10.2f} img/s  ({r['classify_s']:.4f} "
+        f"s/step{_flops_note(r['flops_per_img'], r['achieved_gflops'])})",
+        f"f only    {r['forward_img_s']:10.2f} img/s  ({r['forward_s']:.4f} "
+        f"s/step{_flops_note(r['forward_flops_per_img'], r['forward_achieved_gflops'])})",
         f"classify / f: {r['classify_over_forward']:.2f}x in time"
         + ("" if r['classify_over_forward_flops'] is None else f", {r['classify_over_forward_flops']:.2f}x in FLOPs"),
-        f"peak memory {r['peak_mem_mib']:.0f} MiB ({r['peak_mem_kind']}); matmul {r['matmul_size']}^2: {r['matmul_peak_gflops']:.1f} GFLOP/s"])
+        f"peak memory {r['peak_mem_mib']:.0f} MiB ({r['peak_mem_kind']}); matmul {r['matmul_size']}^2: "
+        f"{r['matmul_peak_gflops']:.1f} GFLOP/s"])
 
 def run_bench_cli(args, argv: list[str]) -> None:
     "flowfer-bench with the arguments `args` of `cli.bench_parser`: build the model, report speed, memory and FLOPs."
@@ -269,4 +288,5 @@ def bench_cli(argv: list[str] | None = None) -> int:
 
 
 # %% ../nbs/10_bench.ipynb #41e04f0e
-if __name__ == "__main__" and "__file__" in globals(): bench_cli()  # python -m flowfer_nb.bench (the malloc re-exec uses it)
+if __name__ == "__main__" and "__file__" in globals(): bench_cli()  # python -m flowfer_nb.bench (the malloc
+                                                                    # re-exec uses it)

@@ -20,11 +20,15 @@ __all__ = ['PROB_SUM_TOL', 'N_BINS', 'PROB_FLOOR', 'GAP_COLOR', 'BAR_COLOR', 'ch
 PROB_SUM_TOL = 1e-4  # a row of probabilities may sum to 1 +- this
 
 def check_probs(probs, labels, what: str = "probabilities") -> tuple[np.ndarray, np.ndarray]:
-    "Validate probabilities (N, c) (finite, in [0, 1], rows summing to 1) and labels (N,) in 0..c-1; -> float64, int64 arrays."
+    """Validate probabilities (N, c) (finite, in [0, 1], rows summing to 1) and labels (N,) in 0..c-1; -> float64, int64
+    arrays."""
     p, y = np.asarray(probs, dtype=np.float64), np.asarray(labels)
-    if p.ndim != 2 or p.shape[1] < 2 or len(p) == 0: raise FlowferError(f"{what}: expected probabilities (N, c) with c >= 2, got shape {p.shape}")
-    if y.shape != (len(p),) or not np.issubdtype(y.dtype, np.integer): raise FlowferError(f"{what}: labels must be integers of shape ({len(p)},), got {y.dtype} {y.shape}")
-    if not np.isfinite(p).all() or (p < 0).any() or (p > 1).any(): raise FlowferError(f"{what}: probabilities must be finite and in [0, 1]")
+    if p.ndim != 2 or p.shape[1] < 2 or len(p) == 0:
+        raise FlowferError(f"{what}: expected probabilities (N, c) with c >= 2, got shape {p.shape}")
+    if y.shape != (len(p),) or not np.issubdtype(y.dtype, np.integer):
+        raise FlowferError(f"{what}: labels must be integers of shape ({len(p)},), got {y.dtype} {y.shape}")
+    if not np.isfinite(p).all() or (p < 0).any() or (p > 1).any():
+        raise FlowferError(f"{what}: probabilities must be finite and in [0, 1]")
     bad = np.abs(p.sum(1) - 1) > PROB_SUM_TOL
     if bad.any(): raise FlowferError(f"{what}: row {int(np.argmax(bad))} sums to {p[np.argmax(bad)].sum():.6g}, not 1")
     if (y < 0).any() or (y >= p.shape[1]).any(): raise FlowferError(f"{what}: labels outside 0..{p.shape[1] - 1}")
@@ -68,31 +72,37 @@ def calibration_metrics(probs, labels, n_bins: int = N_BINS, what: str = "probab
     return dict(accuracy=float((p.argmax(1) == y).mean()), mean_confidence=float(p.max(1).mean()),
                 ece=float((full["count"] * gap).sum() / len(y)), mce=float(gap.max()),
                 nll=float(-np.log(np.maximum(p_true, PROB_FLOOR)).mean()),
-                brier=float(((p - np.eye(p.shape[1])[y]) ** 2).sum(1).mean()), floored=float((p_true < PROB_FLOOR).mean()))
+                brier=float(((p - np.eye(p.shape[1])[y]) ** 2).sum(1).mean()),
+                floored=float((p_true < PROB_FLOOR).mean()))
 
 # %% ../nbs/13_calibration.ipynb #4f6b36cf
 GAP_COLOR, BAR_COLOR = "#D55E00", "#0072B2"
 
 def plot_reliability(ax, ax_count, bins: pd.DataFrame, title: str):
-    "Draw `reliability_bins` output: accuracy bars, the gap to mean confidence and the diagonal on ax; bin counts on ax_count."
+    """Draw `reliability_bins` output: accuracy bars, the gap to mean confidence and the diagonal on ax; bin counts on
+    ax_count."""
     full = bins[bins["count"] > 0]
     width = (bins["upper"] - bins["lower"]).to_numpy()
-    ax.bar(full["lower"], full["accuracy"], width[bins["count"] > 0], align="edge", color=BAR_COLOR, edgecolor="white", lw=0.5, label="accuracy")
-    ax.bar(full["lower"], full["confidence"] - full["accuracy"], width[bins["count"] > 0], bottom=full["accuracy"], align="edge",
-           color=GAP_COLOR, alpha=0.45, edgecolor=GAP_COLOR, lw=0.5, label="gap to confidence")
+    ax.bar(full["lower"], full["accuracy"], width[bins["count"] > 0], align="edge", color=BAR_COLOR, edgecolor="white",
+           lw=0.5, label="accuracy")
+    ax.bar(full["lower"], full["confidence"] - full["accuracy"], width[bins["count"] > 0], bottom=full["accuracy"],
+           align="edge", color=GAP_COLOR, alpha=0.45, edgecolor=GAP_COLOR, lw=0.5, label="gap to confidence")
     ax.plot([0, 1], [0, 1], color="black", ls="--", lw=0.8)
     ax.set(xlim=(0, 1), ylim=(0, 1), title=title, ylabel="accuracy")
     ax.tick_params(labelbottom=False)
     ax_count.bar(bins["lower"], bins["count"], width, align="edge", color="#7F7F7F", edgecolor="white", lw=0.5)
-    ax_count.set(xlim=(0, 1), yscale="log", ylim=(0.5, None), xlabel="confidence", ylabel="images")  # a bin of 1 image stays visible
+    # a bin of 1 image stays visible
+    ax_count.set(xlim=(0, 1), yscale="log", ylim=(0.5, None), xlabel="confidence", ylabel="images")
     for a in (ax, ax_count): a.spines[["top", "right"]].set_visible(False)
 
 def reliability_figure(panels: dict, width_in: float):
     "One column per {title: reliability_bins} panel: reliability diagram above, bin counts below; returns the figure."
-    fig, axes = plt.subplots(2, len(panels), figsize=(width_in, 0.62 * width_in), sharex="col", sharey="row", squeeze=False,
-                             gridspec_kw=dict(height_ratios=(3, 1), hspace=0.15, wspace=0.12))
+    fig, axes = plt.subplots(2, len(panels), figsize=(width_in, 0.62 * width_in), sharex="col", sharey="row",
+                             squeeze=False, gridspec_kw=dict(height_ratios=(3, 1), hspace=0.15, wspace=0.12))
     for j, (title, bins) in enumerate(panels.items()):
         plot_reliability(axes[0, j], axes[1, j], bins, title)
-        if j: axes[0, j].set_ylabel(""); axes[1, j].set_ylabel("")
+        if j:
+            axes[0, j].set_ylabel("")
+            axes[1, j].set_ylabel("")
     axes[0, 0].legend(frameon=False, loc="upper left")
     return fig

@@ -44,21 +44,26 @@ class ModelConfig:
         for f in fields(self):
             v = getattr(self, f.name)
             if f.name == "top_prior":
-                if v not in TOP_PRIORS: raise FlowferError(f"model config: top_prior must be one of {TOP_PRIORS}, got {v!r}")
+                if v not in TOP_PRIORS:
+                    raise FlowferError(f"model config: top_prior must be one of {TOP_PRIORS}, got {v!r}")
             elif f.name == "cond_levels":
-                if not isinstance(v, (bool, np.bool_)): raise FlowferError(f"model config: cond_levels must be true or false, got {v!r}")
+                if not isinstance(v, (bool, np.bool_)):
+                    raise FlowferError(f"model config: cond_levels must be true or false, got {v!r}")
                 setattr(self, f.name, bool(v))
-            elif not isinstance(v, numbers.Integral) or isinstance(v, (bool, np.bool_)) or v < (0 if f.name == "cond_flows" else 1):
+            elif (not isinstance(v, numbers.Integral) or isinstance(v, (bool, np.bool_))
+                  or v < (0 if f.name == "cond_flows" else 1)):
                 least = "a non-negative" if f.name == "cond_flows" else "a positive"
                 raise FlowferError(f"model config: {f.name} must be {least} integer, got {v!r}")
             else: setattr(self, f.name, int(v))
         if self.n_bits > 8: raise FlowferError(f"model config: n_bits must be in 1..8, got {self.n_bits}")
         if self.n_classes < 2: raise FlowferError(f"model config: n_classes must be at least 2, got {self.n_classes}")
         if self.image_size % 2 ** self.n_blocks:
-            raise FlowferError(f"model config: image_size {self.image_size} must be divisible by 2**n_blocks = {2 ** self.n_blocks}")
+            raise FlowferError(f"model config: image_size {self.image_size} must be divisible by 2**n_blocks = "
+                               f"{2 ** self.n_blocks}")
         if not self.class_dependent:
-            raise FlowferError("model config: with cond_flows 0, top_prior 'standard' and cond_levels false nothing depends on "
-                               "the class; use h (cond_flows > 0), a class top prior or class-conditional levels")
+            raise FlowferError("model config: with cond_flows 0, top_prior 'standard' and cond_levels "
+                               "false nothing depends on the class; use h (cond_flows > 0), a class top prior or "
+                               "class-conditional levels")
 
     @property
     def class_dependent(self) -> bool:
@@ -77,7 +82,8 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        "Build from a dict such as `to_dict()` wrote (keys left out take their defaults); unknown keys raise FlowferError."
+        """Build from a dict such as `to_dict()` wrote (keys left out take their defaults); unknown keys raise
+        FlowferError."""
         unknown = sorted(set(d) - {f.name for f in fields(cls)})
         if unknown: raise FlowferError(f"model config: unknown keys {unknown}")
         return cls(**d)
@@ -162,7 +168,8 @@ class Objective:
     label_smoothing: float = 0.0  # of the cross-entropy's targets, in [0, 1)
 
     def __post_init__(self):
-        if self.form not in OBJECTIVE_FORMS: raise FlowferError(f"objective: form must be one of {OBJECTIVE_FORMS}, got {self.form!r}")
+        if self.form not in OBJECTIVE_FORMS:
+            raise FlowferError(f"objective: form must be one of {OBJECTIVE_FORMS}, got {self.form!r}")
         if not (isinstance(self.weight, numbers.Real) and math.isfinite(self.weight) and self.weight >= 0):
             raise FlowferError(f"objective: weight must be a finite number >= 0, got {self.weight!r}")
         if not 0 <= self.label_smoothing < 1:
@@ -192,13 +199,15 @@ class FlowClassifier(nn.Module):
         self.f = Glow(cfg.in_channels, cfg.image_size, cfg.n_blocks, cfg.n_flows, cfg.hidden,
                       n_classes=cfg.n_classes if cfg.cond_levels else 0)
         top_shape = self.f.latent_shapes[-1]
-        self.h = ConditionalFlow(top_shape[0], cfg.cond_flows, cfg.cond_hidden, cfg.n_classes) if cfg.cond_flows else None
+        self.h = ConditionalFlow(top_shape[0], cfg.cond_flows, cfg.cond_hidden,
+                                 cfg.n_classes) if cfg.cond_flows else None
         self.top = ClassGaussian(cfg.n_classes, top_shape) if cfg.top_prior == "class" else None
         self.register_buffer("log_prior", torch.full((cfg.n_classes,), -math.log(cfg.n_classes)))
         if log_prior is not None:
             lp = torch.as_tensor(log_prior, dtype=torch.float64)
             if lp.shape != (cfg.n_classes,) or not torch.isfinite(lp).all():
-                raise FlowferError(f"log_prior: expected ({cfg.n_classes},) finite log-probabilities, got {tuple(lp.shape)}")
+                raise FlowferError(f"log_prior: expected ({cfg.n_classes},) finite log-probabilities, "
+                                   f"got {tuple(lp.shape)}")
             self.log_prior.copy_(lp - torch.logsumexp(lp, 0))
 
     @torch.no_grad()
@@ -254,7 +263,8 @@ def top_log_prob(self: FlowClassifier, z1: torch.Tensor) -> torch.Tensor:
 
 @patch
 def _f_and_log_likelihood(self: FlowClassifier, x_pre: torch.Tensor) -> tuple[list, torch.Tensor]:
-    "f's latents [z4, ..., z1] and log p(x|y=i) (nats) for every class from one pass of f. x_pre (B, C, S, S) -> (zs, (B, c))."
+    """f's latents [z4, ..., z1] and log p(x|y=i) (nats) for every class from one pass of f. x_pre (B, C, S, S) -> (zs,
+    (B, c))."""
     zs, logdet_f, log_p_fine = self.f(x_pre)
     fine = log_p_fine if log_p_fine.ndim == 2 else log_p_fine[:, None]
     return zs, self.top_log_prob(zs[-1]) + fine + logdet_f[:, None] - self.cfg.n_dims * math.log(self.cfg.n_bins)
@@ -291,7 +301,8 @@ def forward(self: FlowClassifier, x_pre: torch.Tensor, y: torch.Tensor, objectiv
 
 @patch
 def loss(self: FlowClassifier, x: torch.Tensor, y: torch.Tensor, objective: Objective = Objective()) -> dict:
-    "The objective on uint8 images x (B, C, S, S), dequantised with fresh noise: `model(model.preprocess(x), y, objective)`."
+    """The objective on uint8 images x (B, C, S, S), dequantised with fresh noise: `model(model.preprocess(x), y,
+    objective)`."""
     return self(self.preprocess(x, noise=True), y, objective)
 
 
@@ -341,7 +352,8 @@ def latents(self: FlowClassifier, x: torch.Tensor, y: torch.Tensor | None = None
         return dict(z=zs, z1_prime=self.top_latent(zs[-1], y), y=y, **extra)
 
 @patch
-def decode(self: FlowClassifier, zs: list, temperature: float | None = None, y: torch.Tensor | None = None) -> torch.Tensor:
+def decode(self: FlowClassifier, zs: list, temperature: float | None = None,
+           y: torch.Tensor | None = None) -> torch.Tensor:
     """f^-1 of Z = [z4, ..., z1] (eval mode) -> float (B, C, S, S) in the preprocessed scale; fine latents given as
     None are sampled from their priors at `temperature` (default 1), given the labels y where those priors need them."""
     with self._evaluating():
@@ -354,6 +366,8 @@ def sample(self: FlowClassifier, y: torch.Tensor, temperature: float = 0.7) -> t
     with self._evaluating():
         y = y.to(self.log_prior.device)
         if self.top is not None: z1p = self.top.sample(y, temperature)
-        else: z1p = temperature * torch.randn(y.shape[0], *self.f.latent_shapes[-1], device=y.device, dtype=self.log_prior.dtype)
+        else:
+            z1p = temperature * torch.randn(y.shape[0], *self.f.latent_shapes[-1], device=y.device,
+                                            dtype=self.log_prior.dtype)
         z1 = z1p if self.h is None else self.h.reverse(z1p, y)
         return self.f.reverse([None] * (len(self.f.levels) - 1) + [z1], temperature, y if self.f.n_classes else None)

@@ -31,7 +31,8 @@ PROTOCOLS = ("uniform", "video", "subject", "loso")                             
 CONFIG_NAMES = ("smoke", "quick", "paper")                                        # train.CONFIG_NAMES
 DEVICES = ("cpu", "cuda")
 SYNTH_DEFAULTS = dict(subjects=29, max_subjects=99, frames=12, neutral_frames=6, size=64, min_size=16, max_size=512)
-PROFILES, SYNTHETIC = ("smoke", "quick", "grid", "paper"), "synthetic"                    # reproduce.PROFILES, .SYNTHETIC
+# reproduce.PROFILES, .SYNTHETIC
+PROFILES, SYNTHETIC = ("smoke", "quick", "grid", "paper"), "synthetic"
 BENCH_VARIANTS = ("plain", "fast")                                                # bench.VARIANTS
 BENCH_LEVERS = ("cache", "channels_last", "bf16", "inference_mode", "compile", "checkpoint", "malloc",  # bench.LEVERS
                 "tf32")
@@ -137,7 +138,8 @@ def train_parser() -> ArgumentParser:
                    "{\"model\": {...}, \"train\": {...}} (default quick)")
     p.add_argument("--split", default="uniform", choices=PROTOCOLS,
                    help="test folds: uniform (stratified k-fold over images), video (whole videos or sequences), "
-                        "subject (whole subjects, every subject tested once), loso (one fold per subject) (default uniform)")
+                        "subject (whole subjects, every subject tested once), loso (one fold per "
+                        "subject) (default uniform)")
     p.add_argument("--folds", type=int, help="number of folds (default 10 for uniform and video, 5 for subject; "
                                              "loso has one per subject)")
     p.add_argument("--fold", type=int, help="train only this fold (0-based; default: every fold)")

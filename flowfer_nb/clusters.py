@@ -22,9 +22,11 @@ __all__ = ['METRIC', 'K_NEIGHBOURS', 'GROUP_COLORS', 'standardise', 'distances',
 METRIC = "euclidean"  # distance between standardised feature vectors (see the text)
 
 def standardise(x) -> np.ndarray:
-    "Each feature (column) to zero mean and unit variance over the rows; constant features become 0. x: (N, D) -> (N, D) float64."
+    """Each feature (column) to zero mean and unit variance over the rows; constant features become 0. x: (N, D) -> (N,
+    D) float64."""
     x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or len(x) < 2: raise FlowferError(f"standardise: expected features (N, D) with N >= 2, got shape {x.shape}")
+    if x.ndim != 2 or len(x) < 2:
+        raise FlowferError(f"standardise: expected features (N, D) with N >= 2, got shape {x.shape}")
     if not np.isfinite(x).all(): raise FlowferError("standardise: features hold NaN or infinity")
     varies = np.ptp(x, axis=0) > 0  # exact test: a floating std of a constant column can be 1e-17, not 0
     return np.where(varies, (x - x.mean(0)) / np.where(varies, x.std(0), 1.0), 0.0)
@@ -42,7 +44,8 @@ def _codes(labels, n: int, what: str) -> np.ndarray:
 
 def _check_dist(dist, what: str) -> np.ndarray:
     dist = np.asarray(dist, dtype=np.float64)
-    if dist.ndim != 2 or dist.shape[0] != dist.shape[1]: raise FlowferError(f"{what}: distances must be (N, N), got {dist.shape}")
+    if dist.ndim != 2 or dist.shape[0] != dist.shape[1]:
+        raise FlowferError(f"{what}: distances must be (N, N), got {dist.shape}")
     if not np.isfinite(dist).all() or (dist < 0).any(): raise FlowferError(f"{what}: distances must be finite and >= 0")
     return dist
 
@@ -51,7 +54,8 @@ def silhouette(dist, labels) -> float:
     dist = _check_dist(dist, "silhouette")
     codes = _codes(labels, len(dist), "silhouette")
     n_groups = codes.max() + 1 if len(codes) else 0
-    if not 2 <= n_groups < len(codes): raise FlowferError(f"silhouette: needs 2..N-1 groups, got {n_groups} groups of {len(codes)} points")
+    if not 2 <= n_groups < len(codes):
+        raise FlowferError(f"silhouette: needs 2..N-1 groups, got {n_groups} groups of {len(codes)} points")
     return float(silhouette_score(dist, codes, metric="precomputed"))
 
 # %% ../nbs/12_clusters.ipynb #a0ed92e0
@@ -64,17 +68,20 @@ def segment_ids(subjects, labels) -> np.ndarray:
 
 def knn_predict(dist, labels, k: int = K_NEIGHBOURS, exclude=None) -> np.ndarray:
     """Leave-one-out k-NN: each row's majority label among its k nearest other rows, ties to the nearest tied label.
-    Rows sharing the row's `exclude` id (N,) are not neighbours either. dist (N, N), labels (N,) -> predicted labels (N,)."""
+    Rows sharing the row's `exclude` id (N,) are not neighbours either. dist (N, N), labels (N,) -> predicted labels
+    (N,)."""
     d = _check_dist(dist, "knn").copy()
     labels = np.asarray(labels)
     codes, uniq = _codes(labels, len(d), "knn"), np.unique(labels)
-    if not isinstance(k, (int, np.integer)) or k < 1: raise FlowferError(f"knn: k must be a positive integer, got {k!r}")
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise FlowferError(f"knn: k must be a positive integer, got {k!r}")
     np.fill_diagonal(d, np.inf)
     if exclude is not None:
         g = _codes(exclude, len(d), "knn exclude")
         d[g[:, None] == g[None, :]] = np.inf
     short = np.isfinite(d).sum(1) < k
-    if short.any(): raise FlowferError(f"knn: row {int(np.argmax(short))} has fewer than k={k} rows it may take as neighbours")
+    if short.any():
+        raise FlowferError(f"knn: row {int(np.argmax(short))} has fewer than k={k} rows it may take as neighbours")
     nb = codes[np.argsort(d, axis=1, kind="stable")[:, :k]]            # (N, k) neighbour codes, nearest first
     hit = nb[:, :, None] == np.arange(len(uniq))                        # (N, k, G)
     votes, first = hit.sum(1), np.where(hit.any(1), hit.argmax(1), k)   # (N, G) count and rank of the nearest member
@@ -90,8 +97,10 @@ def cluster_scores(x, subjects, labels, k: int = K_NEIGHBOURS) -> dict:
     by subject with neighbours from other segments; by expression from other subjects, other segments, any frame."""
     dist, seg = distances(x), segment_ids(subjects, labels)
     return dict(silhouette_subject=silhouette(dist, subjects), silhouette_expression=silhouette(dist, labels),
-                knn_subject=knn_accuracy(dist, subjects, k, exclude=seg), knn_expression=knn_accuracy(dist, labels, k, exclude=subjects),
-                knn_expression_other_segments=knn_accuracy(dist, labels, k, exclude=seg), knn_expression_any_frame=knn_accuracy(dist, labels, k))
+                knn_subject=knn_accuracy(dist, subjects, k, exclude=seg),
+                knn_expression=knn_accuracy(dist, labels, k, exclude=subjects),
+                knn_expression_other_segments=knn_accuracy(dist, labels, k, exclude=seg),
+                knn_expression_any_frame=knn_accuracy(dist, labels, k))
 
 # %% ../nbs/12_clusters.ipynb #99fedda0
 def cluster_table(representations: dict, subjects, labels, n_classes: int, k: int = K_NEIGHBOURS) -> pd.DataFrame:
@@ -101,9 +110,12 @@ def cluster_table(representations: dict, subjects, labels, n_classes: int, k: in
     for name, x in representations.items():
         try: s = cluster_scores(x, subjects, labels, k)
         except FlowferError as e: raise FlowferError(f"representation {name!r}: {e}") from None
-        rows[name] = dict(features=np.asarray(x).shape[1], **{c: 100 * v if c.startswith("knn") else v for c, v in s.items()})
-    rows["chance"] = dict(features=MISSING, silhouette_subject=MISSING, silhouette_expression=MISSING, knn_subject=100 / n_subjects,
-                          **{c: 100 / n_classes for c in ("knn_expression", "knn_expression_other_segments", "knn_expression_any_frame")})
+        rows[name] = dict(features=np.asarray(x).shape[1],
+                          **{c: 100 * v if c.startswith("knn") else v for c, v in s.items()})
+    rows["chance"] = dict(features=MISSING, silhouette_subject=MISSING, silhouette_expression=MISSING,
+                          knn_subject=100 / n_subjects,
+                          **{c: 100 / n_classes
+                             for c in ("knn_expression", "knn_expression_other_segments", "knn_expression_any_frame")})
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("representation")
 
 # %% ../nbs/12_clusters.ipynb #7019103b
@@ -120,11 +132,12 @@ def plot_cluster_scores(table: pd.DataFrame, width_in: float, chance_row: str = 
             ax.bar(pos + (j - 0.5) * bar, vals, bar, color=GROUP_COLORS[group], label=f"by {group}")
             if metric == "knn":
                 ax.axhline(float(table.loc[chance_row, f"knn_{group}"]), color=GROUP_COLORS[group], ls="--", lw=0.8)
-        ax.set_xticks(pos, reps, rotation=30, ha="right", rotation_mode="anchor"); ax.set_ylabel(ylabel)
+        ax.set_xticks(pos, reps, rotation=30, ha="right", rotation_mode="anchor")
+        ax.set_ylabel(ylabel)
         ax.spines[["top", "right"]].set_visible(False)
     axes[0].axhline(0, color="black", lw=0.6)
     axes[1].set_ylim(0, 100)
     handles = axes[0].get_legend_handles_labels()[0] + [Line2D([], [], color="black", ls="--", lw=0.8)]
-    fig.legend(handles, [f"by {g}" for g in GROUP_COLORS] + ["k-NN chance"], loc="lower center", bbox_to_anchor=(0.5, 0.9),
-               ncol=3, frameon=False)
+    fig.legend(handles, [f"by {g}" for g in GROUP_COLORS] + ["k-NN chance"], loc="lower center",
+               bbox_to_anchor=(0.5, 0.9), ncol=3, frameon=False)
     return fig

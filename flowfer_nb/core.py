@@ -92,7 +92,8 @@ def cli_entry(main: Callable[[list[str] | None], object]) -> Callable[[list[str]
     return _run
 
 class ArgumentParser(argparse.ArgumentParser):
-    "argparse that raises `FlowferError` (one line and exit 2 through `cli_entry`) instead of printing usage and exiting."
+    """argparse that raises `FlowferError` (one line and exit 2 through `cli_entry`) instead of printing usage and
+    exiting."""
     def error(self, message): raise FlowferError(message)
 
 # %% ../nbs/00_core.ipynb #5923a8d0
@@ -102,7 +103,8 @@ def patch(f):
     first = next(iter(inspect.signature(inner).parameters), None)
     hints = typing.get_type_hints(inner) if first else {}
     if first not in hints or not isinstance(hints[first], type):
-        raise FlowferError(f"patch: {inner.__name__} needs a first parameter annotated with a class, e.g. (self: Model)")
+        raise FlowferError(f"patch: {inner.__name__} needs a first parameter annotated with a "
+                           f"class, e.g. (self: Model)")
     cls = hints[first]
     f.__qualname__ = f"{cls.__name__}.{inner.__name__}"
     setattr(cls, inner.__name__, f)
@@ -138,7 +140,8 @@ def configure_threads(n_threads: int | None = None) -> int:
 _DEFAULT_MODE = 0o666  # what open() would create, before the umask
 
 def _umask() -> int:
-    mask = os.umask(0); os.umask(mask)
+    mask = os.umask(0)
+    os.umask(mask)
     return mask
 
 @contextlib.contextmanager
@@ -341,7 +344,8 @@ def progress_bar(mode: str, **kwargs):
     return tqdm(disable=mode == "none", **kwargs)
 
 # %% ../nbs/00_core.ipynb #82e25edd
-PROVENANCE_PACKAGES = ("flowfer_nb", "torch", "numpy", "pandas", "scikit-learn", "xgboost-cpu", "openTSNE", "opencv-python-headless")
+PROVENANCE_PACKAGES = ("flowfer_nb", "torch", "numpy", "pandas", "scikit-learn", "xgboost-cpu", "openTSNE",
+                       "opencv-python-headless")
 
 def git_revision(path: str | os.PathLike = ".") -> str | None:
     "The git commit of the checkout holding `path` (suffixed `-dirty` if it has changes), or None outside git."
@@ -362,7 +366,7 @@ def provenance(**extra) -> dict:
     for name in PROVENANCE_PACKAGES:
         try: versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError: versions[name] = None
-    return dict(packages=versions, python=platform.python_version(), git=git_revision(Path(__file__).parent if "__file__" in globals() else "."),
-                machine=platform.machine(), processor=platform.processor(), cpu_count=os.cpu_count(),
-                torch_threads=torch.get_num_threads(), cuda=torch.cuda.is_available(),
-                time=time.strftime("%Y-%m-%dT%H:%M:%S%z"), **extra)
+    return dict(packages=versions, python=platform.python_version(),
+                git=git_revision(Path(__file__).parent if "__file__" in globals() else "."), machine=platform.machine(),
+                processor=platform.processor(), cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),
+                cuda=torch.cuda.is_available(), time=time.strftime("%Y-%m-%dT%H:%M:%S%z"), **extra)

@@ -16,12 +16,14 @@ __all__ = ['apex_examples', 'fold_tsne', 'mean_confusion']
 
 # %% ../nbs/05_crossval.ipynb #f3f9a24e
 def apex_examples(data: PreparedData, n_subjects: int = 4) -> tuple[np.ndarray, list]:
-    "For the first `n_subjects` subjects having every class, the highest-frame image of each class. -> ((R, c, H, W, 3), subjects)."
+    """For the first `n_subjects` subjects having every class, the highest-frame image of each class. -> ((R, c, H, W,
+    3), subjects)."""
     rows, who = [], []
     for s in sorted(set(data.subjects.tolist())):
         mine = data.subjects == s
         if all((mine & (data.labels == k)).any() for k in range(len(data.classes))):
-            rows.append([data.images[np.flatnonzero(mine & (data.labels == k))[np.argmax(data.frames[mine & (data.labels == k)])]]
+            rows.append([data.images[np.flatnonzero(mine & (data.labels == k))
+                                     [np.argmax(data.frames[mine & (data.labels == k)])]]
                          for k in range(len(data.classes))])
             who.append(s)
         if len(rows) == n_subjects: break
@@ -30,8 +32,8 @@ def apex_examples(data: PreparedData, n_subjects: int = 4) -> tuple[np.ndarray, 
 
 # %% ../nbs/05_crossval.ipynb #cc3cccc1
 def fold_tsne(X_train, X_test, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-sample t-SNE of one fold: `tsne_train_transform` at TSNE_PERPLEXITY, lowered to (n_train - 1) // 3 when the
-    training side (n_train, D) is too small for it. X_test (m, D) -> ((n_train, 2), (m, 2))."""
+    """Out-of-sample t-SNE of one fold: `tsne_train_transform` at TSNE_PERPLEXITY, lowered to (n_train - 1) // 3 when
+    the training side (n_train, D) is too small for it. X_test (m, D) -> ((n_train, 2), (m, 2))."""
     return tsne_train_transform(X_train, X_test, seed, perplexity=min(TSNE_PERPLEXITY, (len(X_train) - 1) // 3))
 
 def mean_confusion(confusions) -> np.ndarray:

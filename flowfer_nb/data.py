@@ -66,7 +66,8 @@ class PreparedData:
         self.images = np.asarray(self.images)
         self.labels = np.asarray(self.labels, dtype=np.int64)
         self.classes = tuple(str(c) for c in self.classes)
-        self.subjects, self.groups, self.paths = (np.asarray(a, dtype=str) for a in (self.subjects, self.groups, self.paths))
+        self.subjects, self.groups, self.paths = (np.asarray(a, dtype=str)
+                                                  for a in (self.subjects, self.groups, self.paths))
         self.frames = np.asarray(self.frames, dtype=np.int64)
         self.validate()
 
@@ -192,7 +193,8 @@ def load_prepared(path: str | os.PathLike) -> PreparedData:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except ValueError as e:
-        raise FlowferError(f"{path}: not a prepared data set (it holds pickled objects, which are refused: {e})") from None
+        raise FlowferError(f"{path}: not a prepared data set (it holds pickled objects, "
+                           f"which are refused: {e})") from None
     except Exception as e:
         raise FlowferError(f"{path}: not a readable .npz archive ({type(e).__name__}: {e})") from None
     meta = _check_arrays(path, arrays)
@@ -222,7 +224,8 @@ _ALIASES = {
 EXPRESSION_ALIASES = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
 
 def normalise_expression(name) -> str | None:
-    "The canonical expression (one of `EXPRESSIONS`) spelled `name`, ignoring case and surrounding whitespace; None if unknown."
+    """The canonical expression (one of `EXPRESSIONS`) spelled `name`, ignoring case and surrounding whitespace; None if
+    unknown."""
     if name is None: return None
     return EXPRESSION_ALIASES.get(str(name).strip().lower())
 
@@ -235,7 +238,8 @@ class RejectedFile(FlowferError):
 
 SIXTEEN_TO_EIGHT_SHIFT = 8  # 16 -> 8 bits keeps the high byte
 EXIF_ORIENTATION = 0x0112   # EXIF tag: 1 = upright
-_SIXTEEN_BIT_RAWMODES = ("I;16", "L;16", "LA;16", "RGB;16", "RGBA;16", "RGBX;16")  # 16 bits per channel (not BMP's packed BGR;16)
+# 16 bits per channel (not BMP's packed BGR;16)
+_SIXTEEN_BIT_RAWMODES = ("I;16", "L;16", "LA;16", "RGB;16", "RGBA;16", "RGBX;16")
 
 def decode_image(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
     "Read the image file `path` -> (RGB uint8 (H, W, 3), names of the conversions applied); `RejectedFile` if unusable."
@@ -246,7 +250,8 @@ def decode_image(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
     try:
         with Image.open(path) as im:
             tile_args = im.tile[0][3] if im.tile else None
-            rawmode = tile_args if isinstance(tile_args, str) else str(tile_args[0]) if isinstance(tile_args, tuple) and tile_args else ""
+            rawmode = (tile_args if isinstance(tile_args, str)
+                       else str(tile_args[0]) if isinstance(tile_args, tuple) and tile_args else "")
             conversions = ["multi-frame"] if getattr(im, "n_frames", 1) > 1 else []
             im.load()
             if rawmode.startswith(_SIXTEEN_BIT_RAWMODES): conversions.append("16-bit")
@@ -299,27 +304,31 @@ HAAR_SCALE_FACTOR = 1.1    # image pyramid step of the detector (OpenCV's defaul
 HAAR_MIN_NEIGHBOURS = 5    # overlapping detections needed to accept a face (OpenCV's default)
 HAAR_WINDOW = 24           # the cascade's window: smaller faces cannot be found
 MIN_FACE_FRACTION = 0.1    # smallest face searched, as a fraction of the image's shorter side
-FACE_MARGIN = 0.1          # grow the Haar box by this fraction of its side on each side: the box cuts through brow and chin
+FACE_MARGIN = 0.1          # grow the Haar box by this fraction of its side on each side: the box cuts through
+                           # brow and chin
 DEFAULT_SIZE = 64          # side of the prepared images (the paper's input size)
 
 @functools.lru_cache(maxsize=1)
 def _haar_cascade() -> cv2.CascadeClassifier:
     path = Path(cv2.data.haarcascades) / HAAR_CASCADE
     cascade = cv2.CascadeClassifier(str(path))
-    if cascade.empty(): raise FlowferError(f"{path}: OpenCV's Haar cascade cannot be loaded (reinstall opencv-python-headless)")
+    if cascade.empty():
+        raise FlowferError(f"{path}: OpenCV's Haar cascade cannot be loaded (reinstall opencv-python-headless)")
     return cascade
 
 def detect_face(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
     "The largest frontal face in `rgb` uint8 (H, W, 3) as (x, y, w, h), found by OpenCV's Haar cascade; None if none."
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     side = max(HAAR_WINDOW, int(MIN_FACE_FRACTION * min(gray.shape)))
-    faces = _haar_cascade().detectMultiScale(gray, scaleFactor=HAAR_SCALE_FACTOR, minNeighbors=HAAR_MIN_NEIGHBOURS, minSize=(side, side))
+    faces = _haar_cascade().detectMultiScale(gray, scaleFactor=HAAR_SCALE_FACTOR, minNeighbors=HAAR_MIN_NEIGHBOURS,
+                                             minSize=(side, side))
     if len(faces) == 0: return None
     x, y, w, h = max(faces.tolist(), key=lambda b: b[2] * b[3])
     return int(x), int(y), int(w), int(h)
 
 def square_box(box, margin: float, shape) -> tuple[int, int, int]:
-    "The square (x0, y0, side) around `box` (x, y, w, h) grown by `margin` of its side on each side, inside an image of `shape` (H, W, ...)."
+    """The square (x0, y0, side) around `box` (x, y, w, h) grown by `margin` of its side on each side, inside an image
+    of `shape` (H, W, ...)."""
     x, y, w, h = box
     H, W = shape[:2]
     side = int(min(round(max(w, h) * (1 + 2 * margin)), H, W))
@@ -334,7 +343,8 @@ def centre_square(shape) -> tuple[int, int, int]:
     return (W - side) // 2, (H - side) // 2, side
 
 def crop_face(rgb: np.ndarray, face_crop: str = "haar", margin: float = FACE_MARGIN) -> tuple[np.ndarray, bool | None]:
-    "Square crop of `rgb` (H, W, 3) -> (crop (s, s, 3), detected): True = Haar face, False = centre fallback, None = face_crop 'none'."
+    """Square crop of `rgb` (H, W, 3) -> (crop (s, s, 3), detected): True = Haar face, False = centre fallback, None =
+    face_crop 'none'."""
     if face_crop not in FACE_CROPS: raise FlowferError(f"face_crop={face_crop!r}: expected one of {FACE_CROPS}")
     box = detect_face(rgb) if face_crop == "haar" else None
     x0, y0, side = square_box(box, margin, rgb.shape) if box else centre_square(rgb.shape)
@@ -345,7 +355,8 @@ def resize_images(images: np.ndarray, size: int) -> np.ndarray:
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
         raise FlowferError(f"resize_images: expected uint8 images (N, H, W, 3), got {images.dtype} {images.shape}")
-    if not isinstance(size, (int, np.integer)) or size < 1: raise FlowferError(f"resize_images: size={size!r} must be a positive integer")
+    if not isinstance(size, (int, np.integer)) or size < 1:
+        raise FlowferError(f"resize_images: size={size!r} must be a positive integer")
     if images.shape[1:3] == (size, size): return images.copy()
     out = np.empty((len(images), size, size, 3), np.uint8)
     for i, im in enumerate(images): out[i] = cv2.resize(im, (int(size), int(size)), interpolation=cv2.INTER_AREA)
@@ -426,7 +437,8 @@ def _inside(root: Path, rel: str) -> tuple[Path, str | None]:
     try: full = (root / v).resolve()
     except RuntimeError: raise RejectedFile(rel, "symlink loop", "the link points back at itself") from None
     except (ValueError, OSError) as e: raise RejectedFile(rel, "invalid path", str(e)) from None
-    if not full.is_relative_to(root.resolve()): raise RejectedFile(rel, "path outside the source folder", f"resolves to {full}")
+    if not full.is_relative_to(root.resolve()):
+        raise RejectedFile(rel, "path outside the source folder", f"resolves to {full}")
     return full, fix
 
 def _read_csv(path: Path, required: tuple, optional: tuple = ()) -> tuple[list[tuple[int, dict | str]], str]:
@@ -441,11 +453,14 @@ def _read_csv(path: Path, required: tuple, optional: tuple = ()) -> tuple[list[t
         twice = sorted(c for c, k in Counter(columns).items() if c and k > 1)
         if twice: raise FlowferError(f"{path}: column(s) {twice} appear twice in the header {header}; keep one of each")
         missing = [c for c in required if c not in columns]
-        if missing: raise FlowferError(f"{path}: missing column(s) {missing}; the header is {header} (expected {list(required + optional)})")
+        if missing:
+            raise FlowferError(f"{path}: missing column(s) {missing}; the header is {header} (expected "
+                               f"{list(required + optional)})")
         rows = []
         for record in reader:
             if not any(v.strip() for v in record): continue  # blank line
-            if len(record) != len(columns): rows.append((reader.line_num, f"{len(record)} fields, the header has {len(columns)}"))
+            if len(record) != len(columns):
+                rows.append((reader.line_num, f"{len(record)} fields, the header has {len(columns)}"))
             else: rows.append((reader.line_num, {c: v.strip() for c, v in zip(columns, record) if c}))
     except csv.Error as e:
         raise FlowferError(f"{path}: line {reader.line_num}: not readable as CSV ({e})") from None
@@ -492,8 +507,9 @@ class _Tally:
         if label: self.per_class[label]["rejected"] += count
 
     def screen(self, file: str, row, root: Path, subject: str, expression: str, frames=None):
-        """Check one row in order (path, subject, expression, duplicate, selection) -> (resolved path, label, frames to read) or None.
-        `frames` None: one image, a duplicate is the same file; else the video frames asked for, a duplicate is the same frame."""
+        """Check one row in order (path, subject, expression, duplicate, selection) -> (resolved path, label, frames to
+        read) or None. `frames` None: one image, a duplicate is the same file; else the video frames asked for, a
+        duplicate is the same frame."""
         count = 1 if frames is None else len(frames)
         self.read += count
         label = self.label(expression)
@@ -525,19 +541,23 @@ class _Tally:
         return path, label, [0] if frames is None else [k[1] for k in fresh]
 
     def keep(self, entry: _Entry, rgb: np.ndarray, frame: int, conversions=()) -> None:
-        "Crop, resize and keep one decoded image (RGB uint8 (H, W, 3)) of `entry`, counting its conversions and face detection."
+        """Crop, resize and keep one decoded image (RGB uint8 (H, W, 3)) of `entry`, counting its conversions and face
+        detection."""
         self.converted.update(conversions)
         crop, detected = crop_face(rgb, self.face_crop, self.margin)
         if detected is True: self.detected += 1
-        elif detected is False: self.fallback_files.append(entry.file if self.layout != "video" else f"{entry.file}@{frame}")
+        elif detected is False:
+            self.fallback_files.append(entry.file if self.layout != "video" else f"{entry.file}@{frame}")
         elif rgb.shape[0] != rgb.shape[1]: self.squared += 1
         if crop.shape[0] < self.size: self.upscaled += 1
-        image = crop if crop.shape[0] == self.size else cv2.resize(crop, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        image = crop if crop.shape[0] == self.size else cv2.resize(crop, (self.size, self.size),
+                                                                   interpolation=cv2.INTER_AREA)
         self.samples.append((np.ascontiguousarray(image), entry.label, entry.subject, entry.group, frame, entry.file))
         self.per_class[entry.label]["kept"] += 1
 
     def finish(self) -> tuple[PreparedData, dict]:
-        "The prepared data (empty classes dropped, with a warning) and the report; FlowferError if under 2 classes remain."
+        """The prepared data (empty classes dropped, with a warning) and the report; FlowferError if under 2 classes
+        remain."""
         kept_labels = Counter(s[1] for s in self.samples)
         classes = tuple(c for c in self.classes if kept_labels[c])
         empty = [c for c in self.classes if not kept_labels[c]]
@@ -553,19 +573,21 @@ class _Tally:
         if len(classes) < 2:
             reasons = ", ".join(f"{r} {n}" for r, n in report["rejected_by_reason"].items()) or "none"
             hint = next((w[w.index("; numeric"):] for w in self.warnings if "; numeric labels" in w), "")
-            raise FlowferError(f"{self.source}: only {len(classes)} class(es) {list(classes)} of {list(self.classes)} have "
-                               f"images; read {self.read}, rejected {report['rejected']} ({reasons}), set aside "
-                               f"{report['set_aside']}{hint}")
+            raise FlowferError(f"{self.source}: only {len(classes)} class(es) {list(classes)} of "
+                               f"{list(self.classes)} have images; read {self.read}, rejected {report['rejected']} "
+                               f"({reasons}), set aside {report['set_aside']}{hint}")
         index = {c: i for i, c in enumerate(classes)}
         s = self.samples
-        data = PreparedData(np.stack([x[0] for x in s]), [index[x[1]] for x in s], classes, [x[2] for x in s], [x[3] for x in s],
-                            [x[4] for x in s], [x[5] for x in s], meta=dict(source=self.source, layout=self.layout, options=self.options))
+        data = PreparedData(np.stack([x[0] for x in s]), [index[x[1]] for x in s], classes, [x[2] for x in s],
+                            [x[3] for x in s], [x[4] for x in s], [x[5] for x in s],
+                            meta=dict(source=self.source, layout=self.layout, options=self.options))
         return data, report
 
     def _report(self, classes, empty) -> dict:
         kept, rejected, aside = len(self.samples), sum(r["count"] for r in self.rejections), sum(self.aside.values())
         if self.read != kept + rejected + aside:  # a bug in the reader, not in the input
-            raise AssertionError(f"report does not reconcile: read {self.read} != kept {kept} + rejected {rejected} + set aside {aside}")
+            raise AssertionError(f"report does not reconcile: read {self.read} != kept {kept} + rejected "
+                                 f"{rejected} + set aside {aside}")
         by_reason = Counter()
         for r in self.rejections: by_reason[r["reason"]] += r["count"]
         tried = self.detected + len(self.fallback_files)
@@ -592,7 +614,8 @@ def _decode_entries(tally: _Tally, entries, progress: bool) -> None:
         else: tally.keep(e, rgb, e.frames[0], conversions)
 
 def _check_options(size, face_crop, margin) -> None:
-    if not isinstance(size, (int, np.integer)) or not 8 <= size <= 1024: raise FlowferError(f"size={size!r}: expected an integer from 8 to 1024")
+    if not isinstance(size, (int, np.integer)) or not 8 <= size <= 1024:
+        raise FlowferError(f"size={size!r}: expected an integer from 8 to 1024")
     if face_crop not in FACE_CROPS: raise FlowferError(f"face_crop={face_crop!r}: expected one of {FACE_CROPS}")
     if not 0 <= margin <= 1: raise FlowferError(f"margin={margin!r}: expected a fraction from 0 to 1")
 
@@ -620,23 +643,31 @@ def read_manifest(manifest: str | os.PathLike, *, classes=None, size: int = DEFA
             tally.reject(row["path"], "bad frame number", repr(frame), line, tally.label(row["expression"]))
             continue
         ok = tally.screen(row["path"], line, manifest.parent, row["subject"], row["expression"])
-        if ok: entries.append(_Entry(row["path"], line, ok[0], row["subject"], ok[1], row.get("sequence") or row["path"], [int(frame)]))
+        if ok:
+            entries.append(_Entry(row["path"], line, ok[0], row["subject"], ok[1], row.get("sequence") or row["path"],
+                                  [int(frame)]))
     _decode_entries(tally, entries, progress)
     return tally.finish()
 
 # %% ../nbs/00_data.ipynb #cd175d7e
 def _subject_pattern(subject_regex) -> re.Pattern:
     "The compiled `subject_regex`, which must have a group (named `subject`, or the first)."
-    if not subject_regex: raise FlowferError("subject_regex: the folders layout needs a regular expression giving the subject from the file name")
+    if not subject_regex:
+        raise FlowferError("subject_regex: the folders layout needs a regular expression giving the "
+                           "subject from the file name")
     try: rx = re.compile(subject_regex)
-    except re.error as e: raise FlowferError(f"subject_regex={subject_regex!r}: not a regular expression ({e})") from None
-    if rx.groups == 0: raise FlowferError(f"subject_regex={subject_regex!r}: needs a group, e.g. '^(?P<subject>S[0-9]+)_'")
+    except re.error as e:
+        raise FlowferError(f"subject_regex={subject_regex!r}: not a regular expression ({e})") from None
+    if rx.groups == 0:
+        raise FlowferError(f"subject_regex={subject_regex!r}: needs a group, e.g. '^(?P<subject>S[0-9]+)_'")
     return rx
 
-def read_folders(root: str | os.PathLike, subject_regex: str, *, classes=None, size: int = DEFAULT_SIZE, face_crop: str = "haar",
-                 margin: float = FACE_MARGIN, label_map=None, progress: bool = False) -> tuple[PreparedData, dict]:
-    """Read `root/<expression>/<image>` -> (PreparedData, report). The subject is the group `subject` (else the first group)
-    of `subject_regex` searched in the file name; group = the file's path, frame = 0. Symlinked folders are not followed (reported)."""
+def read_folders(root: str | os.PathLike, subject_regex: str, *, classes=None, size: int = DEFAULT_SIZE,
+                 face_crop: str = "haar", margin: float = FACE_MARGIN, label_map=None,
+                 progress: bool = False) -> tuple[PreparedData, dict]:
+    """Read `root/<expression>/<image>` -> (PreparedData, report). The subject is the group `subject` (else the first
+    group) of `subject_regex` searched in the file name; group = the file's path, frame = 0. Symlinked folders are not
+    followed (reported)."""
     root = Path(root)
     if not root.is_dir(): raise FlowferError(f"{root}: no such folder")
     _check_options(size, face_crop, margin)
@@ -652,7 +683,8 @@ def read_folders(root: str | os.PathLike, subject_regex: str, *, classes=None, s
     for path, linked_dir in files:
         rel = path.relative_to(root).as_posix()
         parts = rel.split("/")
-        reason = "symlinked folder not followed" if linked_dir else "not in an expression folder" if len(parts) != 2 else None
+        reason = ("symlinked folder not followed" if linked_dir
+                  else "not in an expression folder" if len(parts) != 2 else None)
         match = rx.search(parts[-1]) if reason is None else None
         if reason is None and match is None: reason = "file name does not match subject_regex"
         if reason:
@@ -670,14 +702,15 @@ def read_folders(root: str | os.PathLike, subject_regex: str, *, classes=None, s
 def read_videos(root: str | os.PathLike, segments: str | os.PathLike | None = None, *, every_k: int = 1, classes=None,
                 size: int = DEFAULT_SIZE, face_crop: str = "haar", margin: float = FACE_MARGIN, label_map=None,
                 progress: bool = False) -> tuple[PreparedData, dict]:
-    """Read the frames of the segment table `video,subject,expression,start_frame,end_frame` (default `root/segments.csv`;
-    videos relative to `root`; frames 0-based, end included, every `every_k`-th from the start) -> (PreparedData, report).
-    group = '<video>#<start>-<end>', frame = the frame's index in its video."""
+    """Read the frames of the segment table `video,subject,expression,start_frame,end_frame` (default
+    `root/segments.csv`; videos relative to `root`; frames 0-based, end included, every `every_k`-th from the start) ->
+    (PreparedData, report). group = '<video>#<start>-<end>', frame = the frame's index in its video."""
     root = Path(root)
     if not root.is_dir(): raise FlowferError(f"{root}: no such folder of videos")
     segments = Path(segments) if segments is not None else root / "segments.csv"
     if not segments.is_file(): raise FlowferError(f"{segments}: no such segment table")
-    if not isinstance(every_k, (int, np.integer)) or every_k < 1: raise FlowferError(f"every_k={every_k!r}: expected a positive integer")
+    if not isinstance(every_k, (int, np.integer)) or every_k < 1:
+        raise FlowferError(f"every_k={every_k!r}: expected a positive integer")
     _check_options(size, face_crop, margin)
     classes = resolve_classes(classes)
     tally = _Tally(root.resolve(), "video", classes, size, face_crop, margin, label_map,
@@ -697,8 +730,11 @@ def read_videos(root: str | os.PathLike, segments: str | os.PathLike | None = No
             continue
         frames = list(range(int(start), int(end) + 1, every_k))
         ok = tally.screen(row["video"], line, root, row["subject"], row["expression"], frames)
-        if ok: by_video.setdefault(ok[0], []).append(_Entry(row["video"], line, ok[0], row["subject"], ok[1], f"{row['video']}#{start}-{end}", ok[2]))
-    with tqdm(total=sum(len(e.frames) for es in by_video.values() for e in es), desc="frames", unit="frame", disable=not progress) as bar:
+        if ok:
+            by_video.setdefault(ok[0], []).append(_Entry(row["video"], line, ok[0], row["subject"], ok[1],
+                                                         f"{row['video']}#{start}-{end}", ok[2]))
+    with tqdm(total=sum(len(e.frames) for es in by_video.values() for e in es), desc="frames", unit="frame",
+              disable=not progress) as bar:
         for path, entries in by_video.items(): _read_video(tally, path, entries, bar)
     return tally.finish()
 
@@ -707,7 +743,8 @@ def _read_video(tally: _Tally, path: Path, entries: list, bar) -> None:
     def reject_all(reason, detail, frames_of=lambda e: e.frames):
         for e in entries:
             fs = frames_of(e)
-            if fs: tally.reject(e.file, reason, detail if detail else f"frames {fs[0]}-{fs[-1]}", e.row, e.label, len(fs))
+            if fs:
+                tally.reject(e.file, reason, detail if detail else f"frames {fs[0]}-{fs[-1]}", e.row, e.label, len(fs))
             bar.update(len(fs))
     if not path.is_file(): return reject_all("file not found", "")
     if path.stat().st_size == 0: return reject_all("unreadable video", "empty file (0 bytes)")
@@ -727,17 +764,21 @@ def _read_video(tally: _Tally, path: Path, entries: list, bar) -> None:
     finally:
         capture.release()
     if index == 0: return reject_all("video has no frames", "")
-    reject_all("frame past the end of the video", f"the video has {index} frames (0..{index - 1})", lambda e: [f for f in e.frames if f >= index])
+    reject_all("frame past the end of the video", f"the video has {index} frames (0..{index - 1})",
+               lambda e: [f for f in e.frames if f >= index])
 
 # %% ../nbs/00_data.ipynb #9b8b437b
-def prepare(source: str | os.PathLike, layout: str = "manifest", *, classes=None, size: int = DEFAULT_SIZE, face_crop: str = "haar",
-            margin: float = FACE_MARGIN, subject_regex: str | None = None, every_k: int | None = None,
-            segments: str | os.PathLike | None = None, label_map=None,
+def prepare(source: str | os.PathLike, layout: str = "manifest", *, classes=None, size: int = DEFAULT_SIZE,
+            face_crop: str = "haar", margin: float = FACE_MARGIN, subject_regex: str | None = None,
+            every_k: int | None = None, segments: str | os.PathLike | None = None, label_map=None,
             progress: bool = False) -> tuple[PreparedData, dict]:
-    "Read `source` in `layout` ('manifest' | 'folders' | 'video') -> (PreparedData, report); options of another layout are refused."
+    """Read `source` in `layout` ('manifest' | 'folders' | 'video') -> (PreparedData, report); options of another layout
+    are refused."""
     if layout not in LAYOUTS: raise FlowferError(f"layout={layout!r}: expected one of {LAYOUTS}")
-    for name, value, needs in (("subject_regex", subject_regex, "folders"), ("every_k", every_k, "video"), ("segments", segments, "video")):
-        if value is not None and layout != needs: raise FlowferError(f"{name} applies to the {needs!r} layout only, not {layout!r}")
+    for name, value, needs in (("subject_regex", subject_regex, "folders"), ("every_k", every_k, "video"),
+                               ("segments", segments, "video")):
+        if value is not None and layout != needs:
+            raise FlowferError(f"{name} applies to the {needs!r} layout only, not {layout!r}")
     common = dict(classes=classes, size=size, face_crop=face_crop, margin=margin, label_map=label_map,
                   progress=progress)
     if layout == "manifest": return read_manifest(source, **common)
@@ -745,22 +786,28 @@ def prepare(source: str | os.PathLike, layout: str = "manifest", *, classes=None
     return read_videos(source, segments, every_k=1 if every_k is None else every_k, **common)
 
 def report_summary(report: dict) -> str:
-    "One paragraph: what was read, kept, rejected and set aside per class, why rows were rejected, face detection, conversions, time."
-    per_class = ", ".join(f"{c} {v['kept']}/{v['rejected']}" for c, v in report["per_class"].items() if c in report["options"]["classes"])
+    """One paragraph: what was read, kept, rejected and set aside per class, why rows were rejected, face detection,
+    conversions, time."""
+    per_class = ", ".join(f"{c} {v['kept']}/{v['rejected']}" for c, v in report["per_class"].items()
+                          if c in report["options"]["classes"])
     aside = ", ".join(f"{c} {n}" for c, n in report["set_aside_by_class"].items()) or "none"
     reasons = ", ".join(f"{r} {n}" for r, n in report["rejected_by_reason"].items())
     face = report["face_detection"]
     if face["method"] == "haar":
         rate = "n/a" if face["rate"] is None else f"{100 * face['rate']:.1f}%"
-        faces = f"Haar face found in {face['detected']} of {face['detected'] + face['fallback']} ({rate}), centre-crop fallback {face['fallback']}"
+        faces = (f"Haar face found in {face['detected']} of {face['detected'] + face['fallback']} "
+                 f"({rate}), centre-crop fallback {face['fallback']}")
     else:
-        faces = f"no face detection (face_crop none), {face['centre_cropped_not_square']} non-square images centre-cropped"
+        faces = (f"no face detection (face_crop none), {face['centre_cropped_not_square']} non-square "
+                 f"images centre-cropped")
     converted = ", ".join(f"{k} {n}" for k, n in report["converted"].items()) or "none"
-    return (f"{report['source']} ({report['layout']}): read {report['read']}, kept {report['kept']}, rejected {report['rejected']}"
-            f"{f' ({reasons})' if reasons else ''}, set aside {report['set_aside']} ({aside}). Kept/rejected per class: {per_class}. "
-            f"{faces}. {report['image_size']}x{report['image_size']} images, {report['upscaled']} upscaled. Converted: {converted}. "
-            f"{len(report['per_subject'])} subjects. {len(report['warnings'])} warning(s){': ' + '; '.join(report['warnings']) if report['warnings'] else ''}. "
-            f"Took {report['seconds']:.1f} s.")
+    return (f"{report['source']} ({report['layout']}): read {report['read']}, kept {report['kept']}, rejected "
+            f"{report['rejected']}{f' ({reasons})' if reasons else ''}, set aside {report['set_aside']} ({aside}). "
+            f"Kept/rejected per class: {per_class}. {faces}. {report['image_size']}x{report['image_size']} images, "
+            f"{report['upscaled']} upscaled. Converted: {converted}. {len(report['per_subject'])} subjects. "
+            f"{len(report['warnings'])} "
+            f"warning(s){': ' + '; '.join(report['warnings']) if report['warnings'] else ''}. Took "
+            f"{report['seconds']:.1f} s.")
 
 # %% ../nbs/00_data.ipynb #785af85c
 class Protocol(str, enum.Enum):
@@ -778,7 +825,8 @@ class Protocol(str, enum.Enum):
 PROTOCOL_UNITS = {"uniform": "frames", "video": "videos", "subject": "subjects", "loso": "subjects"}
 UNITS = ("frames", "videos", "subjects")
 PROTOCOLS = tuple(p.value for p in Protocol)
-DEFAULT_FOLDS = {"uniform": 10, "video": 10, "subject": 5}  # the paper's 10-fold; 5 subject folds (~6 subjects each of 29)
+DEFAULT_FOLDS = {"uniform": 10, "video": 10, "subject": 5}  # the paper's 10-fold; 5 subject folds (~6
+                                                            # subjects each of 29)
 
 def protocol(name) -> Protocol:
     "The `Protocol` named `name` (a Protocol or its value); `FlowferError` listing the names otherwise."
@@ -791,11 +839,12 @@ def _unit_codes(data: PreparedData, unit: str, rows: np.ndarray) -> np.ndarray:
     if unit == "subjects": return data.subjects[rows]
     if unit != "videos": raise FlowferError(f"unit {unit!r}: expected one of {', '.join(UNITS)}")
     if (data.groups[rows] == "").any():
-        raise FlowferError(f"unit 'videos': {int((data.groups[rows] == '').sum())} images have no group (video or sequence) "
-                           "to hold out whole; use 'frames' or 'subjects'")
+        raise FlowferError(f"unit 'videos': {int((data.groups[rows] == '').sum())} images have no group "
+                           f"(video or sequence) to hold out whole; use 'frames' or 'subjects'")
     return data.groups[rows]
 
-def make_splits(data: PreparedData, kind="uniform", n_folds: int | None = None, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+def make_splits(data: PreparedData, kind="uniform", n_folds: int | None = None,
+                seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """Cross-validation folds [(train_idx, test_idx)] (sorted int64) over `data` for the protocol `kind` (a `Protocol`
     or its name): stratified k-fold over frames, over videos or over subjects, or one fold per subject (loso,
     `n_folds` unused). `n_folds` defaults to DEFAULT_FOLDS of the protocol."""
@@ -810,18 +859,24 @@ def make_splits(data: PreparedData, kind="uniform", n_folds: int | None = None, 
         n_folds = DEFAULT_FOLDS[kind] if n_folds is None else n_folds
         if not isinstance(n_folds, (int, np.integer)) or isinstance(n_folds, bool) or n_folds < 2:
             raise FlowferError(f"n_folds={n_folds!r}: expected an integer >= 2")
-        if not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32: raise FlowferError(f"seed={seed!r}: expected an integer in [0, 2**32)")
+        if not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+            raise FlowferError(f"seed={seed!r}: expected an integer in [0, 2**32)")
         unit = PROTOCOL_UNITS[kind]
         codes = _unit_codes(data, unit, np.arange(n))
         if n_folds > len(np.unique(codes)):
-            raise FlowferError(f"{kind}: n_folds={n_folds} but the data has only {len(np.unique(codes))} {unit if unit != 'frames' else 'images'}")
-        if kind == "uniform": split = StratifiedKFold(n_folds, shuffle=True, random_state=int(seed)).split(np.zeros(n), data.labels)
-        else: split = StratifiedGroupKFold(n_folds, shuffle=True, random_state=int(seed)).split(np.zeros(n), data.labels, codes)
+            raise FlowferError(f"{kind}: n_folds={n_folds} but the data has only {len(np.unique(codes))} "
+                               f"{unit if unit != 'frames' else 'images'}")
+        if kind == "uniform":
+            split = StratifiedKFold(n_folds, shuffle=True, random_state=int(seed)).split(np.zeros(n), data.labels)
+        else:
+            split = StratifiedGroupKFold(n_folds, shuffle=True, random_state=int(seed)).split(np.zeros(n), data.labels,
+                                                                                              codes)
         folds = [(np.sort(tr), np.sort(te)) for tr, te in split]
         names = [f"fold {k + 1} of {n_folds}" for k in range(n_folds)]
     for (train, test), name in zip(folds, names):
         missing = [c for i, c in enumerate(data.classes) if not (data.labels[train] == i).any()]
-        if missing: raise FlowferError(f"{kind} split, {name} (seed {seed}): the training side has no images of {missing}")
+        if missing:
+            raise FlowferError(f"{kind} split, {name} (seed {seed}): the training side has no images of {missing}")
         if len(test) == 0: raise FlowferError(f"{kind} split, {name} (seed {seed}): the test side is empty")
     return [(tr.astype(np.int64), te.astype(np.int64)) for tr, te in folds]
 
@@ -829,10 +884,11 @@ def validation_split(data: PreparedData, train_idx, fraction: float = 0.1, seed:
                      unit: str = "frames") -> tuple[np.ndarray, np.ndarray]:
     """Split the training indices `train_idx` into (fit_idx, val_idx), sorted int64, holding out whole `unit`s (one of
     UNITS). frames and videos: per class, round(fraction * n) of its n units (a video counted in its most common class)
-    go to validation, at least 1 when n >= 2 and never all n. subjects: round(fraction * n) of the n subjects, at least 1,
-    never all. Same seed, same split; fraction 0 gives an empty validation side."""
+    go to validation, at least 1 when n >= 2 and never all n. subjects: round(fraction * n) of the n subjects, at least
+    1, never all. Same seed, same split; fraction 0 gives an empty validation side."""
     train_idx = np.asarray(train_idx, dtype=np.int64)
-    if train_idx.ndim != 1 or len(np.unique(train_idx)) != len(train_idx) or (len(train_idx) and (train_idx.min() < 0 or train_idx.max() >= len(data))):
+    if (train_idx.ndim != 1 or len(np.unique(train_idx)) != len(train_idx)
+            or (len(train_idx) and (train_idx.min() < 0 or train_idx.max() >= len(data)))):
         raise FlowferError(f"train_idx: expected distinct indices into the {len(data)} images")
     if not 0 <= fraction < 1: raise FlowferError(f"fraction={fraction!r}: expected a number in [0, 1)")
     units = _unit_codes(data, unit, train_idx)
@@ -840,18 +896,24 @@ def validation_split(data: PreparedData, train_idx, fraction: float = 0.1, seed:
     rng = np.random.default_rng(seed)
     unit_names = np.unique(units)
     if unit == "subjects":
-        if len(unit_names) < 2: raise FlowferError(f"validation_split: {len(unit_names)} subject(s) on the training side; holding out subjects needs 2")
-        chosen = rng.permutation(unit_names)[:min(len(unit_names) - 1, max(1, round(fraction * len(unit_names))))].tolist()
+        if len(unit_names) < 2:
+            raise FlowferError(f"validation_split: {len(unit_names)} subject(s) on the training side; holding "
+                               f"out subjects needs 2")
+        chosen = rng.permutation(unit_names)[:min(len(unit_names) - 1,
+                                                  max(1, round(fraction * len(unit_names))))].tolist()
     else:
         labels = data.labels[train_idx]
-        unit_label = np.array([np.bincount(labels[units == u], minlength=len(data.classes)).argmax() for u in unit_names])
+        unit_label = np.array([np.bincount(labels[units == u], minlength=len(data.classes)).argmax()
+                               for u in unit_names])
         chosen = []
         for c in range(len(data.classes)):
             pool = unit_names[unit_label == c]
             take = min(len(pool) - 1, max(1, round(fraction * len(pool)))) if len(pool) >= 2 else 0
             chosen += rng.permutation(pool)[:take].tolist()
     val_mask = np.isin(units, chosen)
-    if not val_mask.any(): raise FlowferError(f"validation_split: fraction {fraction} of {len(train_idx)} training images leaves no validation images")
+    if not val_mask.any():
+        raise FlowferError(f"validation_split: fraction {fraction} of {len(train_idx)} training images leaves "
+                           f"no validation images")
     return np.sort(train_idx[~val_mask]), np.sort(train_idx[val_mask])
 
 # %% ../nbs/00_data.ipynb #e08a9cd7
@@ -864,7 +926,8 @@ def project_root() -> Path:
     return Path(flowfer_nb.__file__).resolve().parent.parent
 
 def shared_real_dir(project: str | os.PathLike | None = None) -> Path | None:
-    "The real-data folder: $FLOWFER_SHARED_DATA, else `<project>/../shared/data/real` (default project: `project_root()`); None if absent."
+    """The real-data folder: $FLOWFER_SHARED_DATA, else `<project>/../shared/data/real` (default project:
+    `project_root()`); None if absent."""
     env = os.environ.get(SHARED_DATA_ENV)
     if env:
         path = Path(env).expanduser()
@@ -894,7 +957,8 @@ def run_prepare(args, argv: list[str]) -> None:
     """flowfer-prepare with the arguments `args` of `cli.prepare_parser`: check --out, read SOURCE, write --out and
     its report."""
     out, source = Path(args.out), Path(args.source)
-    inputs = [source, source / "manifest.csv", source / "segments.csv"] + ([Path(args.segments)] if args.segments else [])
+    inputs = ([source, source / "manifest.csv", source / "segments.csv"]
+              + ([Path(args.segments)] if args.segments else []))
     for target in (out, report_path(out)):
         clash = [str(i) for i in inputs if i.exists() and target.resolve() == i.resolve()]
         if clash: raise FlowferError(f"--out {args.out}: would overwrite the input {clash[0]}; choose another file")

@@ -57,11 +57,12 @@ GRID_VARIANTS = ("all-class-last", "flowgmm", "cond-levels", "subject-norm")
 PROFILES = {
     "smoke": Profile("smoke", dict(n_subjects=6, frames_per_segment=3, neutral_frames=2), "smoke",
                      CNNConfig(width=4, epochs=2, image_size=16, batch_size=32),
-                     folds=dict(uniform=3, video=3, subject=3, loso=None), run_folds=dict(video=2, loso=2), data_name="smoke",
-                     variants=("flowgmm", "subject-norm"), generative="generative_smoke"),
-    "quick": Profile("quick", {}, "quick", CNNConfig(), folds=dict(DEFAULT_FOLDS, loso=None), run_folds=dict(video=3, loso=0)),
-    "grid": Profile("grid", {}, "quick", CNNConfig(), folds=dict(DEFAULT_FOLDS, loso=None), run_folds=dict(uniform=1, loso=0),
-                    variants=GRID_VARIANTS),
+                     folds=dict(uniform=3, video=3, subject=3, loso=None), run_folds=dict(video=2, loso=2),
+                     data_name="smoke", variants=("flowgmm", "subject-norm"), generative="generative_smoke"),
+    "quick": Profile("quick", {}, "quick", CNNConfig(), folds=dict(DEFAULT_FOLDS, loso=None),
+                     run_folds=dict(video=3, loso=0)),
+    "grid": Profile("grid", {}, "quick", CNNConfig(), folds=dict(DEFAULT_FOLDS, loso=None),
+                    run_folds=dict(uniform=1, loso=0), variants=GRID_VARIANTS),
     "paper": Profile("paper", {}, "paper", CNNConfig(width=32, blocks=(2, 2, 2, 2), epochs=40, lr=1e-3, image_size=64),
                      folds=dict(DEFAULT_FOLDS, loso=None), generative="generative_paper"),
 }
@@ -113,11 +114,14 @@ def validate_parameters(params: dict, required=PARAMETER_NAMES) -> dict:
 
 def experiment_dirs(data, profile: str, seed: int, results_dir, figures_dir, work_dir) -> tuple:
     """Validate the pipeline parameters that are set and resolve the output folders; those left at None go under one
-    temporary folder, which lives as long as the returned handle. -> (results_dir, figures_dir, work_dir, tmp or None)."""
-    given = dict(data=data, profile=profile, seed=seed, results_dir=results_dir, figures_dir=figures_dir, work_dir=work_dir)
+    temporary folder, which lives as long as the returned handle. -> (results_dir, figures_dir, work_dir, tmp or
+    None)."""
+    given = dict(data=data, profile=profile, seed=seed, results_dir=results_dir, figures_dir=figures_dir,
+                 work_dir=work_dir)
     validate_parameters({k: v for k, v in given.items() if v is not None}, required=())
     tmp = None if None not in (results_dir, figures_dir, work_dir) else tempfile.TemporaryDirectory()
-    dirs = [Path(d or Path(tmp.name) / name) for d, name in ((results_dir, "results"), (figures_dir, "figures"), (work_dir, "work"))]
+    dirs = [Path(d or Path(tmp.name) / name)
+            for d, name in ((results_dir, "results"), (figures_dir, "figures"), (work_dir, "work"))]
     dirs[2].mkdir(parents=True, exist_ok=True)
     return (*dirs, tmp)
 
@@ -167,7 +171,8 @@ def run_jobs(fn, jobs: list[dict], n_jobs: int = 1, log=print, cost: Callable[[d
 # %% ../nbs/04_experiment.ipynb #dc8534f2
 FOLD_KINDS = ("flow", "cnn")
 LATENT_BATCH = 64  # images per forward pass when extracting latents
-FOLD_KEYS = {"flow": ("test_idx", "pred", "posterior", "z1_prime", "z"), "cnn": ("test_idx", "pred", "probs", "features")}
+FOLD_KEYS = {"flow": ("test_idx", "pred", "posterior", "z1_prime", "z"),
+             "cnn": ("test_idx", "pred", "probs", "features")}
 
 def store_dir(work_dir) -> Path:
     "The fold store of the run whose chapter folder is `work_dir`: its sibling `folds/`."
@@ -211,13 +216,15 @@ def _read_npz(path: Path, keys) -> dict | None:
     with np.load(path, allow_pickle=False) as z:
         return {k: z[k] for k in keys} if set(keys) <= set(z.files) else None
 
-def _train_flow(data: PreparedData, train_idx, test_idx, config: dict, out: Path, fingerprint: str) -> tuple[dict, dict]:
+def _train_flow(data: PreparedData, train_idx, test_idx, config: dict, out: Path,
+                fingerprint: str) -> tuple[dict, dict]:
     "Train (or resume) a flow fold in `out`; -> (metrics, flow_test_outputs of the test rows)."
     metrics_path = out / "metrics.json"
     if metrics_path.is_file(): metrics = json.loads(metrics_path.read_text())
     else:
-        metrics = train_fold(data, train_idx, test_idx, ModelConfig.from_dict(config["model"]), TrainConfig.from_dict(config["train"]),
-                             out, resume=(out / "last.pt").is_file(), progress=False, fingerprint=fingerprint)
+        metrics = train_fold(data, train_idx, test_idx, ModelConfig.from_dict(config["model"]),
+                             TrainConfig.from_dict(config["train"]), out, resume=(out / "last.pt").is_file(),
+                             progress=False, fingerprint=fingerprint)
     outputs = _read_npz(out / "latents.npz", FOLD_KEYS["flow"][1:])
     if outputs is None:
         outputs = flow_test_outputs(load_run(out), data.images[test_idx])
@@ -234,12 +241,14 @@ def _train_cnn(data: PreparedData, train_idx, test_idx, config: dict, out: Path,
         r = train_cnn(data, train_idx, test_idx, CNNConfig.from_dict(config))
         outputs = dict(pred=r["predictions"], probs=r["probabilities"].astype(np.float64), features=r["features"])
         metrics = dict(accuracy=r["accuracy"], best_epoch=r["best_epoch"], seconds=r["seconds"], config=r["config"],
-                       history=r["history"], confusion=r["confusion"].tolist(), fingerprint=fingerprint, provenance=provenance())
+                       history=r["history"], confusion=r["confusion"].tolist(), fingerprint=fingerprint,
+                       provenance=provenance())
         with atomic_write(out / CNN_WEIGHTS, "wb") as f: torch.save(r["model"].state_dict(), f)
         _save_npz(out / "result.npz", **outputs)
         write_json(out / "metrics.json", metrics)  # written last: it marks the fold finished
     metrics = json.loads((out / "metrics.json").read_text())
-    return dict(accuracy=metrics["accuracy"], seconds=metrics["seconds"], confusion=np.asarray(metrics["confusion"])), outputs
+    return dict(accuracy=metrics["accuracy"], seconds=metrics["seconds"],
+                confusion=np.asarray(metrics["confusion"])), outputs
 
 def load_cnn(folder) -> ResNetCNN:
     "The CNN of a finished CNN fold folder of the store, with its selected weights, on the CPU in eval mode."
@@ -257,30 +266,36 @@ def store_fold(data_path, kind: str, name: str, config: dict, protocol: str, n_f
     """Train one fold into the store (or read it back when its fingerprint is there). Returns name, kind, fold, reused,
     accuracy, seconds, confusion (c, c), folder, test_idx and the test rows' outputs (FOLD_KEYS[kind])."""
     test_idx = np.asarray(test_idx, dtype=np.int64)
-    key, fingerprint = fold_key(kind, sha256_file(data_path), config, protocol, n_folds, split_seed, fold, test_idx, classes)
+    key, fingerprint = fold_key(kind, sha256_file(data_path), config, protocol, n_folds, split_seed, fold, test_idx,
+                                classes)
     out = Path(store) / f"{name}-{protocol}-{fold:02d}-{key[:12]}"
-    record = dict(key=key, fingerprint=fingerprint, kind=kind, name=name, protocol=protocol, n_folds=n_folds, split_seed=int(split_seed), fold=int(fold),
-                  data=str(data_path), config=config)
+    record = dict(key=key, fingerprint=fingerprint, kind=kind, name=name, protocol=protocol, n_folds=n_folds,
+                  split_seed=int(split_seed), fold=int(fold), data=str(data_path), config=config)
     if (out / "fold.json").is_file():
         if json.loads((out / "fold.json").read_text()).get("key") != key:
-            raise FlowferError(f"{out}: fold.json holds another fingerprint than its folder name says; remove the folder")
+            raise FlowferError(f"{out}: fold.json holds another fingerprint than its folder name "
+                               f"says; remove the folder")
     else:
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "fold.json", record)
     reused = (out / "metrics.json").is_file()
     data = load_prepared(data_path).subset_classes(classes)
-    metrics, outputs = (_train_flow if kind == "flow" else _train_cnn)(data, train_idx, test_idx, config, out, fingerprint)
-    return dict(name=name, kind=kind, fold=int(fold), reused=reused, folder=str(out), test_idx=test_idx, **metrics, **outputs)
+    metrics, outputs = (_train_flow if kind == "flow"
+                        else _train_cnn)(data, train_idx, test_idx, config, out, fingerprint)
+    return dict(name=name, kind=kind, fold=int(fold), reused=reused, folder=str(out), test_idx=test_idx, **metrics,
+                **outputs)
 
 # %% ../nbs/04_experiment.ipynb #6411315a
 def fold_subset(n_folds: int, cap: int | None, seed: int) -> list[int]:
-    "The folds to run: all of range(n_folds) when `cap` is None or not smaller, else `cap` of them drawn with `seed`, sorted."
+    """The folds to run: all of range(n_folds) when `cap` is None or not smaller, else `cap` of them drawn with `seed`,
+    sorted."""
     if cap is None or cap >= n_folds: return list(range(n_folds))
     if cap < 0: raise FlowferError(f"fold cap {cap}: expected a non-negative number of folds or None")
     return sorted(np.random.default_rng(seed).choice(n_folds, cap, replace=False).tolist())
 
 def protocol_plan(data: PreparedData, protocol_name: str, profile, seed: int) -> tuple[list, list[int]]:
-    "The profile's folds of a protocol, `make_splits(data, protocol, n, seed)`, and which of them run. -> (splits, folds)."
+    """The profile's folds of a protocol, `make_splits(data, protocol, n, seed)`, and which of them run. -> (splits,
+    folds)."""
     prof, name = get_profile(profile), protocol(protocol_name).value
     splits = make_splits(data, name, prof.folds.get(name), seed)
     return splits, fold_subset(len(splits), prof.run_folds.get(name), seed)
@@ -290,7 +305,8 @@ def flow_config(profile, seed: int, protocol_name: str, model: dict | None = Non
     overrides `model` and `train` (a variant) applied."""
     model_cfg, train_cfg = load_config(get_profile(profile).flow)
     model_cfg = ModelConfig.from_dict({**model_cfg.to_dict(), **(model or {})})
-    train_cfg = TrainConfig.from_dict({**train_cfg.to_dict(), **(train or {}), "seed": seed, "val_split": protocol(protocol_name).unit})
+    train_cfg = TrainConfig.from_dict({**train_cfg.to_dict(), **(train or {}), "seed": seed,
+                                       "val_split": protocol(protocol_name).unit})
     return dict(model=model_cfg.to_dict(), train=train_cfg.to_dict())
 
 def cnn_config(profile, seed: int, protocol_name: str) -> dict:
@@ -309,8 +325,9 @@ def cross_validate(data_path, protocol_name: str, models: dict, profile, seed: i
     data = load_prepared(data_path).subset_classes(PAPER_CLASSES)
     splits, planned = protocol_plan(data, name, profile, seed)
     folds = planned if folds is None else folds
-    jobs = [dict(data_path=str(data_path), kind=kind, name=model_name, config=config, protocol=name, n_folds=len(splits),
-                 split_seed=seed, fold=k, train_idx=splits[k][0], test_idx=splits[k][1], store=str(store))
+    jobs = [dict(data_path=str(data_path), kind=kind, name=model_name, config=config, protocol=name,
+                 n_folds=len(splits), split_seed=seed, fold=k, train_idx=splits[k][0], test_idx=splits[k][1],
+                 store=str(store))
             for model_name, (kind, config) in models.items() for k in folds]
     results = run_jobs(store_fold, jobs, n_jobs, log, cost=_fold_cost)
     out = {model_name: [r for r in results if r["name"] == model_name] for model_name in models}
@@ -322,7 +339,8 @@ OOF_COMMON = ("classes", "labels", "subjects", "fold")
 def oof_arrays(data: PreparedData, results: dict) -> dict:
     """The out-of-fold record of complete cross-validations ({name: [fold results]}, each row of `data` tested once by
     each model, all on the same folds), in data order: classes (c,) str, labels (N,), subjects (N,) str, fold (N,), and
-    per model `<name>_<key>` for its FOLD_KEYS (pred, posterior, z1_prime, z for flow; pred, probs, features for CNN)."""
+    per model `<name>_<key>` for its FOLD_KEYS (pred, posterior, z1_prime, z for flow; pred, probs, features for
+    CNN)."""
     n = len(data)
     def stack(rs, key):
         first = np.asarray(rs[0][key])
@@ -330,13 +348,17 @@ def oof_arrays(data: PreparedData, results: dict) -> dict:
         for r in rs:
             out[r["test_idx"]] = r[key]
             seen[r["test_idx"]] += 1
-        if not (seen == 1).all(): raise FlowferError(f"oof_arrays: {int((seen != 1).sum())} rows are not tested exactly once")
+        if not (seen == 1).all():
+            raise FlowferError(f"oof_arrays: {int((seen != 1).sum())} rows are not tested exactly once")
         return out
-    folds = {name: stack([dict(test_idx=r["test_idx"], fold=np.full(len(r["test_idx"]), r["fold"])) for r in rs], "fold")
+    folds = {name: stack([dict(test_idx=r["test_idx"], fold=np.full(len(r["test_idx"]), r["fold"])) for r in rs],
+                         "fold")
              for name, rs in results.items()}
     first = next(iter(folds.values()))
-    if any(not np.array_equal(f, first) for f in folds.values()): raise FlowferError("oof_arrays: the models' results come from different folds")
-    arrays = dict(classes=np.asarray(data.classes, dtype=str), labels=data.labels.astype(np.int64), subjects=data.subjects.astype(str), fold=first)
+    if any(not np.array_equal(f, first) for f in folds.values()):
+        raise FlowferError("oof_arrays: the models' results come from different folds")
+    arrays = dict(classes=np.asarray(data.classes, dtype=str), labels=data.labels.astype(np.int64),
+                  subjects=data.subjects.astype(str), fold=first)
     for name, rs in results.items():
         for key in FOLD_KEYS[rs[0]["kind"]][1:]: arrays[f"{name}_{key}"] = stack(rs, key)
     return arrays
@@ -378,7 +400,8 @@ def oof_fold_accuracy(oof: dict, model: str) -> np.ndarray:
 NORMALISED_OFFSET = 128  # the mean face maps to mid-grey
 
 def subject_normalised(data: PreparedData) -> PreparedData:
-    "`data` with each image replaced by clip(round(x - mean image of its subject) + 128, 0, 255); meta records the clipping."
+    """`data` with each image replaced by clip(round(x - mean image of its subject) + 128, 0, 255); meta records the
+    clipping."""
     images = np.empty_like(data.images)
     clipped = 0
     for s in np.unique(data.subjects):
@@ -387,7 +410,8 @@ def subject_normalised(data: PreparedData) -> PreparedData:
         v = x - np.rint(x.mean(0)).astype(np.int32) + NORMALISED_OFFSET
         clipped += int(((v < 0) | (v > 255)).sum())
         images[rows] = np.clip(v, 0, 255).astype(np.uint8)
-    meta = dict(data.meta, subject_normalised=dict(offset=NORMALISED_OFFSET, clipped_fraction=clipped / max(1, data.images.size)))
+    meta = dict(data.meta, subject_normalised=dict(offset=NORMALISED_OFFSET,
+                                                   clipped_fraction=clipped / max(1, data.images.size)))
     return replace(data, images=images, meta=meta)
 
 def subject_normalised_file(data_path, out_dir) -> Path:

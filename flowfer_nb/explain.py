@@ -29,14 +29,16 @@ SCORE_BATCH = 64  # images per forward pass when scoring
 
 @contextlib.contextmanager
 def eval_mode(model):
-    "Run the block with `model` in eval mode (ActNorm and the cached 1x1-conv inverses fixed), restoring its mode after."
+    """Run the block with `model` in eval mode (ActNorm and the cached 1x1-conv inverses fixed), restoring its mode
+    after."""
     was_training = model.training
     model.eval()
     try: yield model
     finally: model.train(was_training)
 
 def preprocessed(model, images: np.ndarray) -> torch.Tensor:
-    "uint8 images (N, H, W, 3) at the model's size and bin centres, the x of Eq. 2: -> float (N, 3, S, S) in [-0.5, 0.5)."
+    """uint8 images (N, H, W, 3) at the model's size and bin centres, the x of Eq. 2: -> float (N, 3, S, S) in [-0.5,
+    0.5)."""
     return model.preprocess(images_to_tensor(images, model.cfg.image_size), noise=False)
 
 @torch.no_grad()
@@ -51,7 +53,8 @@ def class_scores(model, images: np.ndarray, batch: int = SCORE_BATCH) -> tuple[n
 def top_two(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "The best class, the runner-up and the margin between their scores (nats). scores (N, c) -> ((N,), (N,), (N,))."
     scores = np.asarray(scores, dtype=float)
-    if scores.ndim != 2 or scores.shape[1] < 2: raise FlowferError(f"scores: expected (N, c) with c >= 2 classes, got {scores.shape}")
+    if scores.ndim != 2 or scores.shape[1] < 2:
+        raise FlowferError(f"scores: expected (N, c) with c >= 2 classes, got {scores.shape}")
     order = np.argsort(-scores, axis=1, kind="stable")
     rows = np.arange(len(scores))
     return order[:, 0], order[:, 1], scores[rows, order[:, 0]] - scores[rows, order[:, 1]]
@@ -88,16 +91,20 @@ def pick_examples(correct: np.ndarray, n_correct: int, n_wrong: int, seed: int) 
     """Positions of up to `n_correct` correctly and `n_wrong` wrongly classified images, drawn by `seed`; the
     correct ones first, each group in data order. correct bool (N,) -> int (k,)."""
     correct = np.asarray(correct)
-    if correct.dtype != bool or correct.ndim != 1: raise FlowferError(f"correct: expected a bool (N,) array, got {correct.dtype} {correct.shape}")
+    if correct.dtype != bool or correct.ndim != 1:
+        raise FlowferError(f"correct: expected a bool (N,) array, got {correct.dtype} {correct.shape}")
     for name, n in (("n_correct", n_correct), ("n_wrong", n_wrong)):
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0: raise FlowferError(f"{name}: expected an integer >= 0, got {n!r}")
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+            raise FlowferError(f"{name}: expected an integer >= 0, got {n!r}")
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(correct == want) for want in (True, False)]
-    return np.concatenate([np.sort(rng.choice(g, min(n, len(g)), replace=False)) for g, n in zip(groups, (n_correct, n_wrong))]).astype(int)
+    return np.concatenate([np.sort(rng.choice(g, min(n, len(g)), replace=False))
+                           for g, n in zip(groups, (n_correct, n_wrong))]).astype(int)
 
 # %% ../nbs/14_explain.ipynb #c7b7de71
 def moved_faces(model, zs: list[torch.Tensor], shifts: list[list[torch.Tensor]]) -> np.ndarray:
-    "Each image moved toward each class, decoded (Fig. 4). zs [l] (N, C_l, H_l, W_l), shifts [c][l] -> uint8 (N, c, S, S, 3)."
+    """Each image moved toward each class, decoded (Fig. 4). zs [l] (N, C_l, H_l, W_l), shifts [c][l] -> uint8 (N, c, S,
+    S, 3)."""
     return np.stack([decode(model, move(zs, [d[None] for d in shift])) for shift in shifts], 1)
 
 def class_means(zs: list[torch.Tensor], labels: np.ndarray, n_classes: int) -> list[list[torch.Tensor]]:
@@ -127,14 +134,16 @@ def overlay_saliency(ax, face: np.ndarray, sal: np.ndarray):
     top = float(sal.max())
     s = sal / top if top > 0 else np.zeros_like(sal)
     ax.imshow(s, cmap="inferno", vmin=0, vmax=1, alpha=OVERLAY_ALPHA * s, interpolation="nearest")
-    ax.set_xticks([]); ax.set_yticks([])
+    ax.set_xticks([])
+    ax.set_yticks([])
     return ax
 
 def plot_scores(ax, scores: np.ndarray, classes, true: int | None = None):
     """Horizontal bars of log p(x, y=i) - max_j log p(x, y=j) (nats, 0 for the best class) of one image, scores (c,),
     each labelled with the posterior p(y=i|x); the true class's name in bold."""
     scores = np.asarray(scores, dtype=float)
-    if scores.shape != (len(classes),): raise FlowferError(f"plot_scores: scores must be ({len(classes)},), got {scores.shape}")
+    if scores.shape != (len(classes),):
+        raise FlowferError(f"plot_scores: scores must be ({len(classes)},), got {scores.shape}")
     rel = scores - scores.max()
     post = np.exp(rel) / np.exp(rel).sum()
     ax.barh(np.arange(len(classes)), rel, height=0.7, color=class_colors(classes))
@@ -142,7 +151,8 @@ def plot_scores(ax, scores: np.ndarray, classes, true: int | None = None):
     left = min(rel.min(), -MIN_SCORE_RANGE) * (1 + SCORE_AXIS_PAD)
     ax.set_xlim(left, -left * POSTERIOR_ROOM / (1 - POSTERIOR_ROOM))
     for i, p in enumerate(post):
-        ax.text(-left * SCORE_AXIS_PAD, i, f"{p:.2f}" if p >= 0.005 else "<.01", va="center", ha="left", fontsize="x-small")
+        ax.text(-left * SCORE_AXIS_PAD, i, f"{p:.2f}" if p >= 0.005 else "<.01", va="center", ha="left",
+                fontsize="x-small")
     ax.set_yticks(np.arange(len(classes)), labels=classes)
     ax.invert_yaxis()
     if true is not None: ax.get_yticklabels()[true].set_fontweight("bold")
@@ -161,9 +171,11 @@ def explain_gallery(faces, sal, scores, moved, true, classes, row_labels):
     grid = fig.add_gridspec(n, len(widths), width_ratios=widths, wspace=0.12, hspace=0.55)
     for r in range(n):
         ax = fig.add_subplot(grid[r, 0])
-        ax.imshow(faces[r], interpolation="nearest"); ax.set_xticks([]); ax.set_yticks([])
-        ax.set_ylabel(f"{row_labels[r]}\ntrue: {classes[true[r]]}\npred.: {classes[top[r]]}", rotation=0, ha="right", va="center",
-                      fontsize="small", color="black" if top[r] == true[r] else "#B00000")
+        ax.imshow(faces[r], interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(f"{row_labels[r]}\ntrue: {classes[true[r]]}\npred.: {classes[top[r]]}", rotation=0, ha="right",
+                      va="center", fontsize="small", color="black" if top[r] == true[r] else "#B00000")
         overlay_saliency(fig.add_subplot(grid[r, 1]), faces[r], sal[r]).set_title(
             f"{classes[top[r]]}\nvs {classes[second[r]]}", fontsize="x-small")
         ax = plot_scores(fig.add_subplot(grid[r, 3]), scores[r], classes, true[r])
@@ -171,6 +183,8 @@ def explain_gallery(faces, sal, scores, moved, true, classes, row_labels):
         if r == n - 1: ax.set_xlabel("log p(x, y) - best (nats)", fontsize="x-small")
         for k, cls in enumerate(i for i in range(c) if i != true[r]):
             ax = fig.add_subplot(grid[r, 4 + k])
-            ax.imshow(moved[r, cls], interpolation="nearest"); ax.set_xticks([]); ax.set_yticks([])
+            ax.imshow(moved[r, cls], interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
             ax.set_title(f"to {classes[cls]}", fontsize="x-small")
     return fig

@@ -24,16 +24,19 @@ __all__ = ['LOG_2PI', 'ACTNORM_EPS', 'MIN_INIT_STD', 'SCALE_SHIFT', 'ZERO_CONV_L
 # %% ../nbs/01_flows.ipynb #efd199c8
 LOG_2PI = math.log(2 * math.pi)
 
-def gaussian_log_prob(z: torch.Tensor, mean: torch.Tensor | None = None, log_sd: torch.Tensor | None = None) -> torch.Tensor:
+def gaussian_log_prob(z: torch.Tensor, mean: torch.Tensor | None = None,
+                      log_sd: torch.Tensor | None = None) -> torch.Tensor:
     "Per-sample log N(z; mean, exp(log_sd)^2), summed over all but the batch axis. z: (B, ...) -> (B,); None means 0."
     if mean is not None: z = z - mean
-    lp = -0.5 * (LOG_2PI + z ** 2) if log_sd is None else -0.5 * LOG_2PI - log_sd - 0.5 * z ** 2 * torch.exp(-2 * log_sd)
+    lp = (-0.5 * (LOG_2PI + z ** 2) if log_sd is None
+          else -0.5 * LOG_2PI - log_sd - 0.5 * z ** 2 * torch.exp(-2 * log_sd))
     return lp.flatten(1).sum(1)
 
 # %% ../nbs/01_flows.ipynb #c4f4dead
 @torch.no_grad()
 def perturb_(module: nn.Module, std: float = 0.1, seed: int = 0) -> nn.Module:
-    "Testing aid: add N(0, std^2) noise to every parameter in place, so zero-initialised layers are no longer identities."
+    """Testing aid: add N(0, std^2) noise to every parameter in place, so zero-initialised layers are no longer
+    identities."""
     g = torch.Generator().manual_seed(seed)
     for p in module.parameters():
         p.add_(std * torch.randn(p.shape, generator=g, dtype=p.dtype).to(p.device))
@@ -102,17 +105,20 @@ class InvConv1x1(nn.Module):
     def compose(self) -> torch.Tensor:
         "P L (U + diag(s)) from the parameters, with autograd: (C, C)."
         eye = torch.eye(self.log_s.shape[0], dtype=self.log_s.dtype, device=self.log_s.device)
-        return self.perm @ (torch.tril(self.lower, -1) + eye) @ (torch.triu(self.upper, 1) + torch.diag(self.sign_s * torch.exp(self.log_s)))
+        return (self.perm @ (torch.tril(self.lower, -1) + eye)
+                @ (torch.triu(self.upper, 1) + torch.diag(self.sign_s * torch.exp(self.log_s))))
 
     def _state_key(self):
-        return tuple((t._version, t.data_ptr(), t.dtype, t.device) for t in (self.lower, self.upper, self.log_s, self.perm, self.sign_s))
+        return tuple((t._version, t.data_ptr(), t.dtype, t.device)
+                     for t in (self.lower, self.upper, self.log_s, self.perm, self.sign_s))
 
     def _cached(self) -> tuple[torch.Tensor, torch.Tensor]:
         "(W, W^-1), detached, recomputed when the key of the parameters and buffers changes."
         key = self._state_key()
         if self._cache is None or self._cache[0] != key:
             with torch.inference_mode(False), torch.no_grad():  # plain tensors, usable outside inference mode; no_grad
-                                                                 # second, as inference_mode(False) turns gradients back on
+                                                                 # second, as inference_mode(False) turns
+                                                                 # gradients back on
                 w = self.compose()
                 self._cache = (key, w, torch.linalg.inv(w.double()).to(w.dtype))
         return self._cache[1], self._cache[2]
@@ -149,7 +155,8 @@ class ZeroConv2d(nn.Module):
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        nn.init.zeros_(self.conv.weight); nn.init.zeros_(self.conv.bias)
+        nn.init.zeros_(self.conv.weight)
+        nn.init.zeros_(self.conv.bias)
         self.logs = nn.Parameter(torch.zeros(1, out_channels, 1, 1))
 
     def forward(self, x):
@@ -160,7 +167,8 @@ def coupling_net(in_channels: int, hidden: int, out_channels: int) -> nn.Sequent
     net = nn.Sequential(nn.Conv2d(in_channels, hidden, 3, padding=1), nn.ReLU(),
                         nn.Conv2d(hidden, hidden, 1), nn.ReLU(), ZeroConv2d(hidden, out_channels))
     for conv in (net[0], net[2]):
-        nn.init.normal_(conv.weight, 0.0, NET_INIT_STD); nn.init.zeros_(conv.bias)
+        nn.init.normal_(conv.weight, 0.0, NET_INIT_STD)
+        nn.init.zeros_(conv.bias)
     return net
 
 class AffineCoupling(nn.Module):
@@ -181,7 +189,8 @@ class AffineCoupling(nn.Module):
     def _logit_shift(self, x_a, cond):
         if self.cond_channels:
             if cond is None or cond.shape != (x_a.shape[0], self.cond_channels):
-                raise FlowferError(f"cond: expected ({x_a.shape[0]}, {self.cond_channels}), got {None if cond is None else tuple(cond.shape)}")
+                raise FlowferError(f"cond: expected ({x_a.shape[0]}, {self.cond_channels}), got "
+                                   f"{None if cond is None else tuple(cond.shape)}")
             x_a = torch.cat([x_a, cond[:, :, None, None].expand(-1, -1, *x_a.shape[2:]).to(x_a.dtype)], 1)
         elif cond is not None:
             raise FlowferError("cond: this coupling layer takes no conditioning input")
@@ -235,8 +244,8 @@ class Squeeze(nn.Module):
 class Split(nn.Module):
     """x = (h, z) along channels; z is scored under N(mean, exp(log_sd)^2) with (mean, log_sd) = ZeroConv(h), plus, when
     the prior is class-conditional (`n_classes` > 0), learned per-class maps (a_y, b_y) of z's shape added to mean and
-    log_sd (zero-initialised: the prior starts class-blind). x: (B, C, H, W) -> (h: (B, C//2, H, W), z: (B, C - C//2, H, W),
-    log p(z|h): (B,), or (B, n_classes) with column y holding log p(z|h, y))."""
+    log_sd (zero-initialised: the prior starts class-blind). x: (B, C, H, W) -> (h: (B, C//2, H, W), z: (B, C - C//2, H,
+    W), log p(z|h): (B,), or (B, n_classes) with column y holding log p(z|h, y))."""
     def __init__(self, channels: int, n_classes: int = 0, size: int | None = None):
         super().__init__()
         self.n_keep = channels // 2
@@ -279,7 +288,8 @@ class GlowLevel(nn.Module):
     """squeeze -> n_flows FlowSteps -> Split (if `split`). x: (B, C, H, W) -> (h: kept half or, without split, the top
     latent; z: factored-out latent or None; logdet: (B,); log p(z|h): (B,), or (B, n_classes) for a class-conditional
     split). `size`: the level's spatial side after the squeeze (needed by a class-conditional split)."""
-    def __init__(self, in_channels: int, n_flows: int, hidden: int, split: bool, n_classes: int = 0, size: int | None = None):
+    def __init__(self, in_channels: int, n_flows: int, hidden: int, split: bool, n_classes: int = 0,
+                 size: int | None = None):
         super().__init__()
         channels = 4 * in_channels
         self.squeeze = Squeeze()
@@ -306,9 +316,10 @@ class GlowLevel(nn.Module):
 class Glow(nn.Module):
     """Multi-scale Glow f: x -> Z = [z4, z3, z2, z1] (finest first, for 4 levels), a per-sample log-det and log-prior.
     x: (B, C, S, S) -> (Z: list of n_blocks tensors, logdet f: (B,), log p(z4..z2 | h): (B,)). With `n_classes` > 0 the
-    priors of the factored-out latents are class-conditional and the log-prior is (B, n_classes), column y for class y."""
-    def __init__(self, in_channels: int = 3, image_size: int = 64, n_blocks: int = 4, n_flows: int = 32, hidden: int = 512,
-                 n_classes: int = 0):
+    priors of the factored-out latents are class-conditional and the log-prior is (B, n_classes), column y for class
+    y."""
+    def __init__(self, in_channels: int = 3, image_size: int = 64, n_blocks: int = 4, n_flows: int = 32,
+                 hidden: int = 512, n_classes: int = 0):
         super().__init__()
         if min(in_channels, image_size, n_blocks, n_flows, hidden) < 1 or n_classes < 0:
             raise FlowferError(f"Glow: sizes must be positive, got in_channels={in_channels}, image_size={image_size}, "
@@ -320,7 +331,8 @@ class Glow(nn.Module):
         c = in_channels
         for i in range(n_blocks):
             last = i == n_blocks - 1
-            self.levels.append(GlowLevel(c, n_flows, hidden, split=not last, n_classes=n_classes, size=image_size // 2 ** (i + 1)))
+            self.levels.append(GlowLevel(c, n_flows, hidden, split=not last, n_classes=n_classes,
+                                         size=image_size // 2 ** (i + 1)))
             c = 4 * c if last else 2 * c
 
     @property
@@ -359,7 +371,8 @@ class Glow(nn.Module):
             raise FlowferError(f"zs: expected {len(self.levels)} latents (finest first) with the top one given")
         for shape, z in zip(self.latent_shapes, zs):
             if z is not None and tuple(z.shape[1:]) != shape:
-                raise FlowferError(f"zs: expected latent shapes {self.latent_shapes}, got {tuple(z.shape[1:])} for {shape}")
+                raise FlowferError(f"zs: expected latent shapes {self.latent_shapes}, got "
+                                   f"{tuple(z.shape[1:])} for {shape}")
         x = self.levels[-1].reverse(zs[-1])
         for level, z in zip(reversed(self.levels[:-1]), reversed(zs[:-1])):
             x = level.reverse(x, z, temperature, y)
@@ -368,18 +381,22 @@ class Glow(nn.Module):
 # %% ../nbs/01_flows.ipynb #2c774389
 @dataclass(frozen=True)
 class FlowLevers:
-    "Speed switches read by the layers. The defaults are the library's: eval-mode weight cache, float32 networks, no recomputation."
+    """Speed switches read by the layers. The defaults are the library's: eval-mode weight cache, float32 networks, no
+    recomputation."""
     cache_weights: bool = True   # InvConv1x1: keep W and W^-1 in eval mode until a parameter changes
     coupling_bf16: bool = False  # AffineCoupling: the network under bfloat16 autocast, its output cast back
     checkpoint: bool = False     # GlowLevel: recompute each flow step's activations in backward
 
-FAST_LEVERS = {"cpu": ("channels_last", "bf16"),  # the lever names that won, measured on the 2-core AMX CPU (BENCHMARKS.md)
-               # H200, paper config, batch 128: as fast as TF32 alone (2.0-2.4x plain) at half the memory (BENCHMARKS.md)
+FAST_LEVERS = {"cpu": ("channels_last", "bf16"),  # the lever names that won, measured on the 2-core AMX CPU
+                                                  # (BENCHMARKS.md)
+               # H200, paper config, batch 128: as fast as TF32 alone (2.0-2.4x plain) at half the memory
+               # (BENCHMARKS.md)
                "cuda": ("cache", "bf16", "inference_mode", "tf32")}
 
 def set_levers(module: nn.Module, levers: FlowLevers) -> nn.Module:
     "Set the switches of every InvConv1x1, AffineCoupling and GlowLevel inside `module` (in place); returns `module`."
-    if not isinstance(levers, FlowLevers): raise FlowferError(f"levers: expected a FlowLevers, got {type(levers).__name__}")
+    if not isinstance(levers, FlowLevers):
+        raise FlowferError(f"levers: expected a FlowLevers, got {type(levers).__name__}")
     for m in module.modules():
         if isinstance(m, InvConv1x1): m.cache_weights, m._cache = levers.cache_weights, None
         elif isinstance(m, AffineCoupling): m.net_dtype = torch.bfloat16 if levers.coupling_bf16 else None

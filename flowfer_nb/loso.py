@@ -18,8 +18,10 @@ def held_out_fold(splits: list, subjects: np.ndarray, subject: str) -> int:
     "The number of the fold in `splits` whose test side holds `subject` (who must not be on its training side)."
     subjects = np.asarray(subjects)
     hits = [k for k, (_, te) in enumerate(splits) if (subjects[te] == subject).any()]
-    if len(hits) != 1: raise FlowferError(f"subject {subject!r}: in the test side of {len(hits)} folds, expected exactly one")
-    if (subjects[splits[hits[0]][0]] == subject).any(): raise FlowferError(f"subject {subject!r}: also on the training side of fold {hits[0]}")
+    if len(hits) != 1:
+        raise FlowferError(f"subject {subject!r}: in the test side of {len(hits)} folds, expected exactly one")
+    if (subjects[splits[hits[0]][0]] == subject).any():
+        raise FlowferError(f"subject {subject!r}: also on the training side of fold {hits[0]}")
     return hits[0]
 
 def subject_protocol(profile) -> str:
@@ -27,9 +29,11 @@ def subject_protocol(profile) -> str:
     return "loso" if get_profile(profile).run_folds.get("loso", 1) != 0 else "subject"
 
 # %% ../nbs/06_loso.ipynb #30753901
-def left_out_model(data_path, profile, seed: int, work_dir, n_jobs: int = 1, subject: str | None = None, log=print) -> dict:
+def left_out_model(data_path, profile, seed: int, work_dir, n_jobs: int = 1, subject: str | None = None,
+                   log=print) -> dict:
     """The flow classifier that never saw `subject` (default: the last subject by id): {subject, protocol, fold, result
-    (the fold's `store_fold` result), model (its best weights, eval mode), train_idx, test_idx, trained_on (subjects)}."""
+    (the fold's `store_fold` result), model (its best weights, eval mode), train_idx, test_idx, trained_on
+    (subjects)}."""
     from flowfer_nb.data import PAPER_CLASSES, load_prepared
     from flowfer_nb.experiment import cross_validate, flow_config, protocol_plan, store_dir
     from flowfer_nb.train import load_run

@@ -24,7 +24,8 @@ MODEL_NAMES = {"flow": "Flow classifier", "variant": "Flow classifier, adopted v
                "pixel LR": "pixel LR", "LDA on pixel PCA": "LDA on pixel PCA"}
 
 def video_confounded(data: PreparedData) -> bool:
-    "Whether every video (group) of `data` is one subject's one expression, the design that confounds the video protocol."
+    """Whether every video (group) of `data` is one subject's one expression, the design that confounds the video
+    protocol."""
     if (data.groups == "").any(): return False
     frame = pd.DataFrame(dict(g=data.groups, s=data.subjects, y=data.labels))
     per = frame.groupby("g").nunique()
@@ -36,7 +37,8 @@ def protocol_label(name: str, confounded: bool) -> str:
     return PROTOCOL_NAMES[name] + (CONFOUNDED if name == "video" and confounded else "")
 
 # %% ../nbs/11_protocols.ipynb #7edb6e75
-def protocol_table(folds: pd.DataFrame, folds_in_protocol: dict, subject_intervals: dict, confounded: bool) -> pd.DataFrame:
+def protocol_table(folds: pd.DataFrame, folds_in_protocol: dict, subject_intervals: dict,
+                   confounded: bool) -> pd.DataFrame:
     """folds: one row per (protocol, model, fold) with accuracy in [0, 1], n_test and n_subjects; folds_in_protocol:
     protocol -> folds it has; subject_intervals: (protocol, model) -> dict(mean, low, high, n) in % (or missing).
     -> one row per (protocol, model) in first-seen order."""
@@ -47,11 +49,12 @@ def protocol_table(folds: pd.DataFrame, folds_in_protocol: dict, subject_interva
     t["subjects tested"] = g["n_subjects"].sum()
     t["validation holds out"] = [protocol(p).unit if m in ("flow", "variant", "cnn") else "none" for p, m in t.index]
     iv = [subject_intervals.get(k) for k in t.index]
-    t["per subject (95% CI)"] = [MISSING if r is None or r["low"] is None else f"{r['mean']:.1f} [{r['low']:.1f}, {r['high']:.1f}]"
-                                 for r in iv]
+    t["per subject (95% CI)"] = [MISSING if r is None or r["low"] is None
+                                 else f"{r['mean']:.1f} [{r['low']:.1f}, {r['high']:.1f}]" for r in iv]
     t = t.reset_index()
     t.insert(0, "protocol_name", [protocol_label(p, confounded) for p in t.protocol])
-    return t.assign(model=t.model.map(MODEL_NAMES)).drop(columns="protocol").set_index("protocol_name").rename_axis("protocol")
+    return (t.assign(model=t.model.map(MODEL_NAMES)).drop(columns="protocol").set_index("protocol_name")
+            .rename_axis("protocol"))
 
 # %% ../nbs/11_protocols.ipynb #ad8caf72
 PROTOCOL_TICKS = {"uniform": "uniform\n(paper)", "video": "grouped\nby video", "subject": "grouped\nby subject",
@@ -63,8 +66,9 @@ JITTER = 0.04       # horizontal spread of a protocol's fold points
 GROUP_WIDTH = 0.7   # the horizontal room of one protocol's models
 
 def plot_protocols(ax, folds: pd.DataFrame, folds_in_protocol: dict, chance: float, confounded: bool = False) -> None:
-    """Each fold's accuracy (%) as a point and the mean +- std (ddof=1) as a bar, per protocol (x) and model, with the folds
-    run out of `folds_in_protocol` under each protocol and a line at `chance` (%); `folds` as in `protocol_table`."""
+    """Each fold's accuracy (%) as a point and the mean +- std (ddof=1) as a bar, per protocol (x) and model, with the
+    folds run out of `folds_in_protocol` under each protocol and a line at `chance` (%); `folds` as in
+    `protocol_table`."""
     protocols = list(dict.fromkeys(folds.protocol))
     models = [m for m in MODEL_STYLE if m in set(folds.model)]
     rng = np.random.default_rng(0)  # the jitter only spreads points; fixed so the figure is reproducible
@@ -76,11 +80,12 @@ def plot_protocols(ax, folds: pd.DataFrame, folds_in_protocol: dict, chance: flo
             x = i + GROUP_WIDTH * ((j + 0.5) / len(models) - 0.5)
             ax.scatter(x + rng.uniform(-JITTER, JITTER, len(acc)), acc, s=7, alpha=0.45, color=style["color"],
                        marker=style["marker"], linewidths=0)
-            ax.errorbar(x, acc.mean(), yerr=acc.std(ddof=1) if len(acc) > 1 else None, color=style["color"], marker=style["marker"],
-                        markersize=4, capsize=2, label=MODEL_NAMES[model] if i == 0 else None)
+            ax.errorbar(x, acc.mean(), yerr=acc.std(ddof=1) if len(acc) > 1 else None, color=style["color"],
+                        marker=style["marker"], markersize=4, capsize=2, label=MODEL_NAMES[model] if i == 0 else None)
     ax.axhline(chance, color="0.5", lw=0.8, ls="--", label="chance")
     n_run = folds.groupby("protocol")["fold"].nunique()
-    ticks = [PROTOCOL_TICKS[p] + ("\n(identity-confounded)" if p == "video" and confounded else "") + f"\n{n_run[p]} of {folds_in_protocol[p]} folds"
+    ticks = [PROTOCOL_TICKS[p] + ("\n(identity-confounded)" if p == "video" and confounded else "")
+             + f"\n{n_run[p]} of {folds_in_protocol[p]} folds"
              for p in protocols]
     ax.set_xticks(range(len(protocols)), ticks)
     ax.set_xlim(-0.5, len(protocols) - 0.5)

@@ -242,7 +242,8 @@ def _check_points(emb, labels, subjects, classes):
     if labels.shape != (n,) or subjects.shape != (n,):
         raise FlowferError(f"plot_tsne: labels and subjects must be ({n},), got {labels.shape} and {subjects.shape}")
     if not np.isfinite(emb).all(): raise FlowferError("plot_tsne: emb holds NaN or infinity")
-    if n and (labels.min() < 0 or labels.max() >= len(classes)): raise FlowferError(f"plot_tsne: labels outside 0..{len(classes) - 1}")
+    if n and (labels.min() < 0 or labels.max() >= len(classes)):
+        raise FlowferError(f"plot_tsne: labels outside 0..{len(classes) - 1}")
     return emb, labels.astype(int), subjects
 
 def subject_medoids(emb, subjects) -> dict:
@@ -254,14 +255,17 @@ def subject_medoids(emb, subjects) -> dict:
         out[s] = pts[np.argmin(((pts - np.median(pts, axis=0)) ** 2).sum(1))]
     return out
 
-CLUSTER_RADIUS = 0.08  # a subject "clusters" if most of its points lie within this share of the plot's extent of its medoid
+CLUSTER_RADIUS = 0.08  # a subject "clusters" if most of its points lie within this share of the plot's extent
+                       # of its medoid
 CLUSTER_SHARE = 0.5
 
 def clustered_subjects(emb, subjects, medoids: dict) -> list:
-    "Subjects at least CLUSTER_SHARE of whose points lie within CLUSTER_RADIUS x (the embedding's extent) of their medoid."
+    """Subjects at least CLUSTER_SHARE of whose points lie within CLUSTER_RADIUS x (the embedding's extent) of their
+    medoid."""
     emb, subjects = np.asarray(emb, dtype=float), np.asarray(subjects).astype(str)
     radius = CLUSTER_RADIUS * np.ptp(emb, axis=0).max()
-    return [s for s, m in medoids.items() if (np.linalg.norm(emb[subjects == s] - m, axis=1) <= radius).mean() >= CLUSTER_SHARE]
+    return [s for s, m in medoids.items()
+            if (np.linalg.norm(emb[subjects == s] - m, axis=1) <= radius).mean() >= CLUSTER_SHARE]
 
 LABEL_PAD = 1.15  # labels are kept apart by this factor of their size
 LEADER_MIN_SHIFT = 0.5  # a label moved by more than this many label heights gets a line to its medoid
@@ -277,7 +281,9 @@ def separate_boxes(centres, sizes, iters: int = 200) -> np.ndarray:
                 ox, oy = half[i, 0] + half[j, 0] - abs(d[0]), half[i, 1] + half[j, 1] - abs(d[1])
                 if ox > 0 and oy > 0:
                     step = (oy / 2 + 1e-9) * (1 if d[1] > 0 or (d[1] == 0 and j > i) else -1)
-                    pos[i, 1] -= step; pos[j, 1] += step; moved = True
+                    pos[i, 1] -= step
+                    pos[j, 1] += step
+                    moved = True
         if not moved: break
     return pos
 
@@ -298,7 +304,8 @@ def _declutter(ax, texts):
                 ax.plot([x0, x1], [y0, y1], color="0.3", lw=0.4, zorder=2.5)
 
 def plot_tsne(ax, emb, labels, subjects, classes, title: str = ""):
-    "Scatter a 2-D embedding `emb` (N, 2) coloured by `labels` (N,) into `classes`, subjects (N,) by marker or by id text."
+    """Scatter a 2-D embedding `emb` (N, 2) coloured by `labels` (N,) into `classes`, subjects (N,) by marker or by id
+    text."""
     emb, labels, subjects = _check_points(emb, labels, subjects, classes)
     colors, subj = class_colors(classes), sorted(set(subjects))
     by_marker = len(subj) <= MAX_SUBJECT_MARKERS
@@ -306,15 +313,18 @@ def plot_tsne(ax, emb, labels, subjects, classes, title: str = ""):
         for i, s in enumerate(subj if by_marker else [None]):
             m = (labels == k) & ((subjects == s) if by_marker else True)
             if m.any():
-                ax.scatter(emb[m, 0], emb[m, 1], s=POINT_SIZE, c=colors[k], marker=SUBJECT_MARKERS[i] if by_marker else "o",
-                           edgecolors="white", linewidths=0.3, alpha=0.9, zorder=2)
-    handles = [Line2D([], [], ls="", marker="o", ms=5, mfc=c, mec="white", mew=0.3, label=n) for c, n in zip(colors, classes)]
+                ax.scatter(emb[m, 0], emb[m, 1], s=POINT_SIZE, c=colors[k],
+                           marker=SUBJECT_MARKERS[i] if by_marker else "o", edgecolors="white", linewidths=0.3,
+                           alpha=0.9, zorder=2)
+    handles = [Line2D([], [], ls="", marker="o", ms=5, mfc=c, mec="white", mew=0.3, label=n)
+               for c, n in zip(colors, classes)]
     leg = ax.legend(handles=handles, title="expression", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
                     handletextpad=0.2, borderaxespad=0.0)
     if by_marker:
         ax.add_artist(leg)
         leg.set_clip_on(False)  # an added artist is clipped to the axes, which hides it from bbox_inches="tight"
-        marks = [Line2D([], [], ls="", marker=SUBJECT_MARKERS[i], ms=5, mfc="none", mec="0.2", label=s) for i, s in enumerate(subj)]
+        marks = [Line2D([], [], ls="", marker=SUBJECT_MARKERS[i], ms=5, mfc="none", mec="0.2", label=s)
+                 for i, s in enumerate(subj)]
         ax.legend(handles=marks, title="subject", loc="lower left", bbox_to_anchor=(1.01, 0.0), frameon=False,
                   handletextpad=0.2, borderaxespad=0.0)
     else:
@@ -326,8 +336,10 @@ def plot_tsne(ax, emb, labels, subjects, classes, title: str = ""):
         _declutter(ax, texts)
         ax.text(1.01, 0.0, f"subject ids: {len(shown)} of {len(med)}\nsubjects cluster", transform=ax.transAxes,
                 fontsize="x-small", va="bottom", ha="left", color="0.3")
-    ax.set_xticks([]); ax.set_yticks([])
-    ax.set_xlabel("t-SNE 1"); ax.set_ylabel("t-SNE 2")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("t-SNE 1")
+    ax.set_ylabel("t-SNE 2")
     if title: ax.set_title(title)
     return ax
 
@@ -357,7 +369,8 @@ def plot_confusion(ax, cm, classes, title: str = ""):
                         linespacing=1.0, color="white" if pct[i, j] > DARK_CELL else "black")
     ax.set_xticks(range(k), labels=classes, rotation=40, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(k), labels=[f"{c} ({n})" for c, n in zip(classes, cm.sum(1))])
-    ax.set_xlabel("predicted"); ax.set_ylabel("true (test images)")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true (test images)")
     ax.tick_params(length=0)
     if title: ax.set_title(title)
     return ax
@@ -398,14 +411,16 @@ def image_grid(images, row_labels=None, col_labels=None, cell_inches: float = GR
         raise FlowferError(f"image_grid: images must be uint8 (R, C, H, W, 3), got {images.dtype} {images.shape}")
     r, c = images.shape[:2]
     for what, labels, n in (("row_labels", row_labels, r), ("col_labels", col_labels, c)):
-        if labels is not None and len(labels) != n: raise FlowferError(f"image_grid: {len(labels)} {what} for {n} {what[:3]}s")
+        if labels is not None and len(labels) != n:
+            raise FlowferError(f"image_grid: {len(labels)} {what} for {n} {what[:3]}s")
     fig, axes = plt.subplots(r, c, figsize=(c * cell_inches, r * cell_inches), squeeze=False,
                              gridspec_kw=dict(wspace=0.04, hspace=0.04))
     for i in range(r):
         for j in range(c):
             ax = axes[i, j]
             ax.imshow(images[i, j], interpolation="nearest")
-            ax.set_xticks([]); ax.set_yticks([])
+            ax.set_xticks([])
+            ax.set_yticks([])
             for sp in ax.spines.values(): sp.set_visible(False)
             if j == 0 and row_labels is not None:
                 ax.set_ylabel(str(row_labels[i]), fontsize="small", rotation=0, ha="right", va="center", labelpad=4)

@@ -32,22 +32,27 @@ __all__ = ['PIPELINE', 'PROFILES', 'KERNEL_NAME', 'KERNEL_CONFIG', 'EXIT_NOTEBOO
 
 # %% ../nbs/09_reproduce.ipynb #85f18ae5
 PIPELINE = tuple(pipeline_order(CHAPTERS))  # the experiment chapters, in the order their declarations give
-PROFILES = tuple(EXPERIMENT_PROFILES)        # smoke: seconds, checks the machinery; quick: minutes; paper: the paper's sizes
+PROFILES = tuple(EXPERIMENT_PROFILES)        # smoke: seconds, checks the machinery; quick: minutes; paper: the
+                                             # paper's sizes
 KERNEL_NAME = "python3"
 # CurveZMQ encryption of the kernel's sockets where the kernel supports it (else ipykernel warns about plain TCP)
 KERNEL_CONFIG = {"KernelManager": {"transport_encryption": "auto"},
-                 "NotebookClient": {"kernel_manager_class": "flowfer_nb.reproduce.LockSharingKernelManager"}}  # run_lock
+                 # run_lock
+                 "NotebookClient": {"kernel_manager_class": "flowfer_nb.reproduce.LockSharingKernelManager"}}
 EXIT_NOTEBOOK_FAILED = 1  # exit status when a notebook fails (bad input exits EXIT_USER_ERROR = 2)
-UNFINISHED = ("running", "interrupted", "failed")  # run statuses a rerun resumes ("running" with the lock free: the run was killed)
+UNFINISHED = ("running", "interrupted", "failed")  # run statuses a rerun resumes ("running" with the lock free: the
+                                                   # run was killed)
 
 
 # %% ../nbs/09_reproduce.ipynb #7070890e
 def _assigned_names(source: str, where: str) -> set[str]:
     try: tree = ast.parse(source)
-    except SyntaxError as e: raise FlowferError(f"{where}: the parameters cell is not plain Python ({e.msg}, line {e.lineno})") from None
+    except SyntaxError as e:
+        raise FlowferError(f"{where}: the parameters cell is not plain Python ({e.msg}, line {e.lineno})") from None
     names = set()
     for node in tree.body:  # papermill reads one `name = value` (or `name: type = value`) per statement
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (node.targets if isinstance(node, ast.Assign)
+                   else [node.target] if isinstance(node, ast.AnnAssign) else [])
         if len(targets) == 1 and isinstance(targets[0], ast.Name): names.add(targets[0].id)
     return names
 
@@ -59,9 +64,11 @@ def check_notebook(path) -> Path:
     except Exception as e: raise FlowferError(f"{path}: not a readable notebook ({type(e).__name__}: {e})") from None
     cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(cells) != 1:
-        raise FlowferError(f"{path}: has {len(cells)} cells tagged 'parameters', expected one (papermill would ignore the parameters)")
+        raise FlowferError(f"{path}: has {len(cells)} cells tagged 'parameters', expected one (papermill would "
+                           f"ignore the parameters)")
     missing = [k for k in PARAMETER_NAMES if k not in _assigned_names(cells[0].source, str(path))]
-    if missing: raise FlowferError(f"{path}: the parameters cell does not assign {missing} (one `name = value` per line)")
+    if missing:
+        raise FlowferError(f"{path}: the parameters cell does not assign {missing} (one `name = value` per line)")
     return path
 
 _NBDEV_EXPORT = re.compile(r"import nbdev\s*[;\n]\s*nbdev\.nbdev_export\(\)\s*;?\s*(#[^\n]*)?")
@@ -75,18 +82,21 @@ def runnable_notebook(path) -> nbformat.NotebookNode:
 
 # %% ../nbs/09_reproduce.ipynb #61e9b359
 def check_kernel(name: str = KERNEL_NAME) -> str:
-    "The interpreter that the Jupyter kernel `name` runs; `FlowferError` if it is missing or not this environment's Python."
+    """The interpreter that the Jupyter kernel `name` runs; `FlowferError` if it is missing or not this environment's
+    Python."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
     install = f"{sys.executable} -m ipykernel install --sys-prefix --name {name}"
     try: spec = KernelSpecManager().get_kernel_spec(name)
-    except NoSuchKernel: raise FlowferError(f"no Jupyter kernel {name!r} to run the notebooks: install one with `{install}`") from None
+    except NoSuchKernel:
+        raise FlowferError(f"no Jupyter kernel {name!r} to run the notebooks: install one with `{install}`") from None
     exe = spec.argv[0] if spec.argv else ""
     v = sys.version_info
     if exe in ("python", f"python{v[0]}", f"python{v[0]}.{v[1]}"):
         exe = sys.executable  # what jupyter_client substitutes
     elif Path(exe).absolute().parent != Path(sys.executable).absolute().parent:
         raise FlowferError(f"Jupyter kernel {name!r} ({spec.resource_dir}) runs {exe}, not this environment's Python "
-                           f"{sys.executable}: remove it (`jupyter kernelspec remove {name}`) or run from that environment")
+                           f"{sys.executable}: remove it (`jupyter kernelspec remove {name}`) or run "
+                           f"from that environment")
     import importlib.util
     if importlib.util.find_spec("ipykernel") is None:
         raise FlowferError(f"ipykernel is not installed in {sys.prefix}: `{sys.executable} -m pip install ipykernel`")
@@ -126,7 +136,8 @@ class NotebookFailed(Exception):
 def _now() -> str: return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 def make_run_id(now: dt.datetime | None = None) -> str:
-    "UTC time and short git revision, e.g. '20260101T120000Z-a15ba93' ('-dirty' with uncommitted changes, 'nogit' outside git)."
+    """UTC time and short git revision, e.g. '20260101T120000Z-a15ba93' ('-dirty' with uncommitted changes, 'nogit'
+    outside git)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     rev = git_revision(Path(flowfer_nb.__file__).parent)
     short = "nogit" if rev is None else rev[:7] + ("-dirty" if rev.endswith("-dirty") else "")
@@ -136,7 +147,9 @@ def _new_run_dir(runs_dir: Path) -> tuple[str, Path]:
     base = make_run_id()
     for k in range(1, 100):
         run_id = base if k == 1 else f"{base}-{k}"
-        try: (runs_dir / run_id).mkdir(parents=True); return run_id, runs_dir / run_id
+        try:
+            (runs_dir / run_id).mkdir(parents=True)
+            return run_id, runs_dir / run_id
         except FileExistsError: continue
     raise FlowferError(f"{runs_dir}: too many runs named {base}")
 
@@ -158,10 +171,11 @@ def _execute(nb: Path, executed: Path, params: dict, cwd: Path) -> str | None:
     from papermill.exceptions import PapermillExecutionError
     from traitlets.config import Config
     try:
-        pm.execute_notebook(runnable_notebook(nb), str(executed), parameters=params, kernel_name=KERNEL_NAME, language="python",
-                            cwd=str(cwd), progress_bar=False, config=Config(KERNEL_CONFIG))
+        pm.execute_notebook(runnable_notebook(nb), str(executed), parameters=params, kernel_name=KERNEL_NAME,
+                            language="python", cwd=str(cwd), progress_bar=False, config=Config(KERNEL_CONFIG))
     except PapermillExecutionError as e: return _error_line(e.ename, e.evalue)
-    except Exception as e: return _error_line(type(e).__name__, str(e))  # the kernel could not start, died, or timed out
+    except Exception as e: return _error_line(type(e).__name__, str(e))  # the kernel could not start, died,
+                                                                         # or timed out
     return None
 
 def _read_notebook_summary(path: Path) -> tuple[dict | None, str | None]:
@@ -174,16 +188,20 @@ def _read_notebook_summary(path: Path) -> tuple[dict | None, str | None]:
 
 # %% ../nbs/09_reproduce.ipynb #b129f8fe
 def _unfinished_run(summary: dict, key: dict, runs_dir: Path) -> str | None:
-    "The id of the latest run with the same profile, seed, data and git revision if it did not finish (and its folder exists), else None."
+    """The id of the latest run with the same profile, seed, data and git revision if it did not finish (and its folder
+    exists), else None."""
     for run_id, rec in reversed(summary["runs"].items()):
-        same = all(rec.get(k) == key[k] for k in ("profile", "seed", "data")) and rec.get("provenance", {}).get("git") == key["git"]
+        same = (all(rec.get(k) == key[k] for k in ("profile", "seed", "data"))
+                and rec.get("provenance", {}).get("git") == key["git"])
         if same:
-            resumable = rec.get("status") in UNFINISHED and isinstance(rec.get("done"), list) and (runs_dir / run_id).is_dir()
+            resumable = (rec.get("status") in UNFINISHED and isinstance(rec.get("done"), list)
+                         and (runs_dir / run_id).is_dir())
             return run_id if resumable else None
     return None
 
 def _remove_stale_temporaries(dirs, log) -> None:
-    "Delete the `.NAME.*.tmp` files that `atomic_write` leaves when a run is killed mid-write (safe: the caller holds the lock)."
+    """Delete the `.NAME.*.tmp` files that `atomic_write` leaves when a run is killed mid-write (safe: the caller holds
+    the lock)."""
     stale = [p for d in dirs if Path(d).is_dir() for p in Path(d).glob(".*.tmp") if p.is_file()]
     for p in stale: p.unlink(missing_ok=True)
     if stale: log(f"removed {len(stale)} temporary file(s) left by a killed run: {', '.join(p.name for p in stale)}")
@@ -194,7 +212,8 @@ def _reuse_note(nb_summary: dict | None) -> str:
     return "".join(f", {k.replace('_', ' ')}: {v}" for k, v in items)
 
 def _check_request(notebooks, nbs_dir: Path, out: Path, params: dict) -> tuple[str, dict, list[Path]]:
-    "Everything checkable before the lock: parameters, notebooks, kernel, output folders. -> (data spec, user params, paths)."
+    """Everything checkable before the lock: parameters, notebooks, kernel, output folders. -> (data spec, user params,
+    paths)."""
     extra = set(params) - {"data", "profile", "seed"}
     if extra: raise FlowferError(f"run_pipeline takes data, profile and seed; the pipeline sets {sorted(extra)}")
     spec = str(params.get("data", SYNTHETIC))
@@ -210,17 +229,20 @@ def _check_request(notebooks, nbs_dir: Path, out: Path, params: dict) -> tuple[s
     return spec, user, paths
 
 def _open_run(summary: dict, key: dict, paths: list[Path], runs_dir: Path, resume: bool, log) -> tuple[str, Path, dict]:
-    "The run to write into: the unfinished run of the same key (resumed) or a new one. -> (run id, run folder, its record)."
+    """The run to write into: the unfinished run of the same key (resumed) or a new one. -> (run id, run folder, its
+    record)."""
     run_id = _unfinished_run(summary, key, runs_dir) if resume else None
     if run_id is None:
         run_id, run_dir = _new_run_dir(runs_dir)
-        record = dict(status="running", **{k: key[k] for k in ("profile", "seed", "data")}, notebooks=[p.name for p in paths],
-                      seconds={}, done=[], started=_now(), provenance=provenance())
+        record = dict(status="running", **{k: key[k] for k in ("profile", "seed", "data")},
+                      notebooks=[p.name for p in paths], seconds={}, done=[], started=_now(), provenance=provenance())
         summary["runs"][run_id] = record
-        log(f"run {run_id}: profile {key['profile']}, seed {key['seed']}, data {key['data']['path']} -> {runs_dir.parent.parent}")
+        log(f"run {run_id}: profile {key['profile']}, seed {key['seed']}, data {key['data']['path']} -> "
+            f"{runs_dir.parent.parent}")
         return run_id, run_dir, record
     run_dir, record = runs_dir / run_id, summary["runs"][run_id]
-    how = f"killed in {record.get('running')}" if record["status"] == "running" else f"{record['status']} at {record.get('failed')}"
+    how = (f"killed in {record.get('running')}" if record["status"] == "running"
+           else f"{record['status']} at {record.get('failed')}")
     log(f"run {run_id}: resuming ({how}); its finished work is reused")
     record.update(status="running", notebooks=list(dict.fromkeys(record["notebooks"] + [p.name for p in paths])),
                   resumed=record.get("resumed", []) + [_now()])
@@ -232,7 +254,8 @@ def _run_notebook(path: Path, nbs_dir: Path, nb_params: dict, run_id: str, run_d
     executed = run_dir / path.name
     t0 = time.perf_counter()
     error = _execute(path, executed, nb_params, nbs_dir)
-    nb_summary, error = _read_notebook_summary(Path(nb_params["work_dir"]) / "summary.json") if error is None else (None, error)
+    nb_summary, error = (_read_notebook_summary(Path(nb_params["work_dir"]) / "summary.json") if error is None
+                         else (None, error))
     entry = dict(status="failed" if error else "ok", run_id=run_id, seconds=round(time.perf_counter() - t0, 2),
                  executed=str(executed.relative_to(results_dir)))
     if error: entry["error"] = error
@@ -241,9 +264,10 @@ def _run_notebook(path: Path, nbs_dir: Path, nb_params: dict, run_id: str, run_d
 
 def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], None] = print,
                  generate: Callable | None = None, resume: bool = True) -> dict:
-    """Check everything, lock `out`, prepare `params['data']` and run `notebooks` (in `nbs_dir`) in order; return the merged
-    summary. With `resume`, an unfinished run of the same profile, seed, data and git revision is continued in its own
-    folder: notebooks it finished are skipped, the others rerun and reuse the finished work in their work folders."""
+    """Check everything, lock `out`, prepare `params['data']` and run `notebooks` (in `nbs_dir`) in order; return the
+    merged summary. With `resume`, an unfinished run of the same profile, seed, data and git revision is continued in
+    its own folder: notebooks it finished are skipped, the others rerun and reuse the finished work in their work
+    folders."""
     nbs_dir, out = Path(nbs_dir).resolve(), Path(out).resolve()
     spec, user, paths = _check_request(notebooks, nbs_dir, out, params)
     results_dir, figures_dir = out / "results", out / "figures"
@@ -264,7 +288,8 @@ def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], Non
                     log(f"[{i}/{len(paths)}] {path.name:<24} {'reused':<6} (finished earlier in this run)")
                     continue
                 nb_params = validate_parameters(dict(data=str(data), profile=user["profile"], seed=user["seed"],
-                                                     results_dir=str(results_dir), figures_dir=str(figures_dir), work_dir=str(work)))
+                                                     results_dir=str(results_dir), figures_dir=str(figures_dir),
+                                                     work_dir=str(work)))
                 nb_params = {k: (str(v) if isinstance(v, Path) else v) for k, v in nb_params.items()}
                 for d in (work, results_dir, figures_dir): d.mkdir(parents=True, exist_ok=True)
                 record["running"] = path.name
@@ -299,7 +324,8 @@ def default_nbs_dir() -> Path:
     "The repository's `nbs/` folder beside the installed package (an editable install from a clone)."
     nbs = Path(flowfer_nb.__file__).resolve().parent.parent / "nbs"
     if not nbs.is_dir():
-        raise FlowferError(f"{nbs}: no notebooks folder; flowfer-reproduce runs the notebooks of a clone installed with `pip install -e .`")
+        raise FlowferError(f"{nbs}: no notebooks folder; flowfer-reproduce runs the notebooks of a clone installed "
+                           f"with `pip install -e .`")
     return nbs
 
 def run_reproduce(args, argv: list[str]) -> None:

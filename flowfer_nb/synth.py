@@ -30,11 +30,13 @@ __all__ = ['ACTION_UNITS', 'CONTROLS', 'PROTOTYPES', 'OPTIONAL_AUS', 'SKIN_TONES
 ACTION_UNITS = {  # AU -> (FACS name, {control: displacement at intensity 1})
     1:  ("inner brow raiser",    dict(brow_inner_dy=-0.075, forehead=0.8)),
     2:  ("outer brow raiser",    dict(brow_outer_dy=-0.075, brow_arch=0.015, forehead=0.6)),
-    4:  ("brow lowerer",         dict(brow_inner_dy=0.055, brow_outer_dy=0.02, brow_inner_dx=-0.035, glabella=1.0, upper_lid=-0.01)),
+    4:  ("brow lowerer",
+         dict(brow_inner_dy=0.055, brow_outer_dy=0.02, brow_inner_dx=-0.035, glabella=1.0, upper_lid=-0.01)),
     5:  ("upper lid raiser",     dict(upper_lid=0.04)),
     6:  ("cheek raiser",         dict(cheek_raise=1.0, lower_lid=0.015, crows_feet=1.0, brow_outer_dy=0.01)),
     7:  ("lid tightener",        dict(lower_lid=0.025, upper_lid=-0.012)),
-    9:  ("nose wrinkler",        dict(nose_wrinkle=1.0, nostril_raise=0.03, upper_lip_raise=0.02, brow_inner_dy=0.025, nasolabial=0.7, lower_lid=0.01)),
+    9:  ("nose wrinkler",        dict(nose_wrinkle=1.0, nostril_raise=0.03, upper_lip_raise=0.02, brow_inner_dy=0.025,
+                                      nasolabial=0.7, lower_lid=0.01)),
     10: ("upper lip raiser",     dict(upper_lip_raise=0.03, nasolabial=0.5)),
     12: ("lip corner puller",    dict(corner_dy=-0.075, corner_dx=0.04, nasolabial=1.0, cheek_raise=0.3)),
     15: ("lip corner depressor", dict(corner_dy=0.06, corner_dx=-0.01)),
@@ -44,9 +46,9 @@ ACTION_UNITS = {  # AU -> (FACS name, {control: displacement at intensity 1})
     25: ("lips part",            dict(mouth_open=0.025)),
     26: ("jaw drop",             dict(jaw_drop=0.08, mouth_open=0.12, corner_dx=-0.03)),
 }
-CONTROLS = ("brow_inner_dy", "brow_outer_dy", "brow_inner_dx", "brow_arch", "forehead", "glabella", "upper_lid", "lower_lid",
-            "cheek_raise", "crows_feet", "nose_wrinkle", "nostril_raise", "upper_lip_raise", "nasolabial", "corner_dy",
-            "corner_dx", "lower_lip_drop", "lip_thin", "mouth_open", "jaw_drop")
+CONTROLS = ("brow_inner_dy", "brow_outer_dy", "brow_inner_dx", "brow_arch", "forehead", "glabella", "upper_lid",
+            "lower_lid", "cheek_raise", "crows_feet", "nose_wrinkle", "nostril_raise", "upper_lip_raise", "nasolabial",
+            "corner_dy", "corner_dx", "lower_lip_drop", "lip_thin", "mouth_open", "jaw_drop")
 PROTOTYPES = {"anger": (4, 5, 7, 23), "disgust": (9, 15, 16), "fear": (1, 2, 4, 5, 20, 26),
               "happiness": (6, 12), "sadness": (1, 4, 15), "surprise": (1, 2, 5, 26)}
 OPTIONAL_AUS = {"happiness": (25,), "disgust": (10,)}  # variants a subject may add (a toothy smile, a raised upper lip)
@@ -55,7 +57,8 @@ def au_controls(intensity: dict, n: int) -> dict:
     "AU intensities {AU: scalar or (n,)} -> controls {name: (n,) float32}: the sum of intensity * displacement."
     out = {c: np.zeros(n, np.float32) for c in CONTROLS}
     for au, a in intensity.items():
-        if au not in ACTION_UNITS: raise FlowferError(f"AU {au!r} is not one of the rendered action units {sorted(ACTION_UNITS)}")
+        if au not in ACTION_UNITS:
+            raise FlowferError(f"AU {au!r} is not one of the rendered action units {sorted(ACTION_UNITS)}")
         for c, delta in ACTION_UNITS[au][1].items(): out[c] += np.float32(delta) * np.asarray(a, np.float32)
     return out
 
@@ -63,9 +66,11 @@ def au_controls(intensity: dict, n: int) -> dict:
 SKIN_TONES = np.array([(0.96, 0.80, 0.69), (0.92, 0.72, 0.58), (0.80, 0.60, 0.45),
                        (0.63, 0.44, 0.31), (0.45, 0.30, 0.20), (0.32, 0.21, 0.14)])  # light to dark, sRGB in [0, 1]
 HAIR_COLOURS = np.array([(0.07, 0.06, 0.06), (0.20, 0.13, 0.09), (0.34, 0.25, 0.18),
-                         (0.76, 0.62, 0.38), (0.52, 0.24, 0.11), (0.62, 0.61, 0.60)])  # black, dark/mid brown, blond, red, grey
+                         (0.76, 0.62, 0.38), (0.52, 0.24, 0.11), (0.62, 0.61, 0.60)])  # black, dark/mid brown,
+                                                                                       # blond, red, grey
 HAIR_P = (0.3, 0.25, 0.2, 0.1, 0.07, 0.08)  # how often each hair colour is drawn
-IRIS_COLOURS = np.array([(0.33, 0.20, 0.10), (0.14, 0.09, 0.06), (0.30, 0.45, 0.65), (0.33, 0.45, 0.30), (0.45, 0.35, 0.18)])
+IRIS_COLOURS = np.array([(0.33, 0.20, 0.10), (0.14, 0.09, 0.06), (0.30, 0.45, 0.65), (0.33, 0.45, 0.30),
+                         (0.45, 0.35, 0.18)])
 LONG_HAIR_P = 0.4  # share of subjects with hair down the sides of the face
 
 def draw_identity(rng: np.random.Generator) -> dict:
@@ -73,15 +78,17 @@ def draw_identity(rng: np.random.Generator) -> dict:
     t = rng.uniform(0, len(SKIN_TONES) - 1)
     i = min(int(t), len(SKIN_TONES) - 2)
     skin = np.clip((SKIN_TONES[i] * (1 - (t - i)) + SKIN_TONES[i + 1] * (t - i)) * rng.normal(1, 0.03, 3), 0, 1)
-    hair = np.clip(HAIR_COLOURS[rng.choice(len(HAIR_COLOURS), p=HAIR_P)] * rng.normal(1, 0.1) * rng.normal(1, 0.02, 3), 0, 1)
+    hair = np.clip(HAIR_COLOURS[rng.choice(len(HAIR_COLOURS), p=HAIR_P)] * rng.normal(1, 0.1) * rng.normal(1, 0.02, 3),
+                   0, 1)
     g = dict(
-        skin=skin, hair=hair, brow_colour=np.minimum(hair * 0.8, skin * 0.55), iris=IRIS_COLOURS[rng.integers(len(IRIS_COLOURS))],
+        skin=skin, hair=hair, brow_colour=np.minimum(hair * 0.8, skin * 0.55),
+        iris=IRIS_COLOURS[rng.integers(len(IRIS_COLOURS))],
         lips=np.clip(skin * np.array([0.80, 0.50, 0.50]) + np.array([0.12, 0.02, 0.03]), 0, 1),
         background=np.clip(rng.uniform(0.35, 0.8) + rng.normal(0, 0.05, 3), 0, 1), shirt=rng.uniform(0.1, 0.8, 3),
         face_w=rng.uniform(0.44, 0.54), face_top=rng.uniform(0.70, 0.80), face_bottom=rng.uniform(0.52, 0.62),
         jaw_taper=rng.uniform(0.15, 0.40),
-        hairline=rng.uniform(-0.56, -0.44), hair_volume=rng.uniform(0.05, 0.16), long_hair=bool(rng.uniform() < LONG_HAIR_P),
-        parting=rng.uniform(-0.3, 0.3),
+        hairline=rng.uniform(-0.56, -0.44), hair_volume=rng.uniform(0.05, 0.16),
+        long_hair=bool(rng.uniform() < LONG_HAIR_P), parting=rng.uniform(-0.3, 0.3),
         eye_x=rng.uniform(0.17, 0.22), eye_y=rng.uniform(-0.15, -0.09), eye_w=rng.uniform(0.085, 0.105),
         eye_up=rng.uniform(0.035, 0.05), eye_down=rng.uniform(0.025, 0.035), eye_tilt=rng.uniform(-0.012, 0.012),
         iris_r=rng.uniform(0.038, 0.046),
@@ -90,8 +97,10 @@ def draw_identity(rng: np.random.Generator) -> dict:
         mouth_y=rng.uniform(0.28, 0.34), mouth_w=rng.uniform(0.17, 0.21),
         lip_up=rng.uniform(0.024, 0.034), lip_down=rng.uniform(0.03, 0.045), corner_rest=rng.uniform(-0.01, 0.015),
     )
-    # brows are darker than the skin even under blond hair; Python floats and float32 colours keep the float32 renderer in float32 (NumPy scalars would promote it)
-    return {k: v if isinstance(v, bool) else float(v) if np.ndim(v) == 0 else np.asarray(v, np.float32) for k, v in g.items()}
+    # brows are darker than the skin even under blond hair; Python floats and float32 colours keep the float32 renderer
+    # in float32 (NumPy scalars would promote it)
+    return {k: v if isinstance(v, bool) else float(v) if np.ndim(v) == 0 else np.asarray(v, np.float32)
+            for k, v in g.items()}
 
 # %% ../nbs/00_synth.ipynb #8990b059
 def ellipse_sdf(u, v, cx, cy, rx, ry):
@@ -118,12 +127,19 @@ def soft(d, width):
 # %% ../nbs/00_synth.ipynb #939a6073
 FACE_CENTRE_Y = 0.13  # the face centre sits this far below the image centre (image half-side = 1)
 NUISANCE_KEYS = ("roll", "scale", "shift_x", "shift_y", "yaw", "gain", "light_x", "light_y", "noise")
-SCLERA, PUPIL, LASH, MOUTH_INSIDE, TEETH = (0.93, 0.91, 0.88), (0.03, 0.03, 0.03), (0.10, 0.07, 0.06), (0.18, 0.06, 0.06), (0.92, 0.90, 0.84)
+SCLERA, PUPIL, LASH, MOUTH_INSIDE, TEETH = ((0.93, 0.91, 0.88), (0.03, 0.03, 0.03), (0.10, 0.07, 0.06),
+                                            (0.18, 0.06, 0.06), (0.92, 0.90, 0.84))
 
 @dataclass
 class _Grid:
-    "Face coordinates of every pixel of a batch: u, v (B, S, S), the feature-shifted uf, un, pixel size px, face coverage."
-    u: np.ndarray; v: np.ndarray; uf: np.ndarray; un: np.ndarray; px: np.ndarray; face: np.ndarray = None
+    """Face coordinates of every pixel of a batch: u, v (B, S, S), the feature-shifted uf, un, pixel size px, face
+    coverage."""
+    u: np.ndarray
+    v: np.ndarray
+    uf: np.ndarray
+    un: np.ndarray
+    px: np.ndarray
+    face: np.ndarray = None
 
 def _paint(img, alpha, colour) -> None:
     "Blend the channel-first canvas img (3, B, S, S) in place towards `colour` (3,) with weight alpha (B, S, S)."
@@ -149,7 +165,8 @@ def _head(img, q: _Grid, g: dict, K: dict) -> np.ndarray:
         hair = np.minimum(hair, np.maximum(sides, -0.05 - v))
     _paint(img, coverage(hair, px), g["hair"])
     for s in (-1, 1):
-        _paint(img, coverage(ellipse_sdf(q.uf, v, s * (fw + 0.015), g["eye_y"] + 0.07, 0.05, 0.095), px), g["skin"] * 0.9)
+        _paint(img, coverage(ellipse_sdf(q.uf, v, s * (fw + 0.015), g["eye_y"] + 0.07, 0.05, 0.095), px),
+               g["skin"] * 0.9)
     taper = np.clip(v / fb, 0, 1)
     rx, ry = fw * (1 - g["jaw_taper"] * taper ** 2), np.where(v < 0, np.float32(ft), fb)
     q.face = coverage(ellipse_sdf(u, v, 0, 0, rx, ry), px)
@@ -159,7 +176,8 @@ def _head(img, q: _Grid, g: dict, K: dict) -> np.ndarray:
     return hair
 
 def _wrinkles(img, q: _Grid, g: dict, K: dict) -> None:
-    "Cheeks and eye sockets (shading), forehead lines (AU1, AU2), glabella lines (AU4), nose wrinkles (AU9), crow's feet (AU6)."
+    """Cheeks and eye sockets (shading), forehead lines (AU1, AU2), glabella lines (AU4), nose wrinkles (AU9), crow's
+    feet (AU6)."""
     uf, v, px, face = q.uf, q.v, q.px, q.face
     ey, ex, ew = g["eye_y"], g["eye_x"], g["eye_w"]
     dark = g["skin"] * 0.6
@@ -170,7 +188,8 @@ def _wrinkles(img, q: _Grid, g: dict, K: dict) -> None:
         _paint(img, face * 0.22 * soft(ellipse_sdf(uf, v, s * ex, ey - 0.01, ew * 1.15, 0.06), 0.05), dark)
 
     def line(strength, ax, ay, bx, by, half_width=0.004, uu=uf, vv=v):
-        _paint(img, face * np.clip(strength, 0, 1) * coverage(segment_distance(uu, vv, ax, ay, bx, by) - half_width, px), dark)
+        _paint(img, face * np.clip(strength, 0, 1)
+               * coverage(segment_distance(uu, vv, ax, ay, bx, by) - half_width, px), dark)
     by = ey - g["brow_h"]
     for k in range(3):
         line(0.6 * K["forehead"], -0.2, by - 0.06 - 0.045 * k, 0.2, by - 0.06 - 0.045 * k, vv=v - 0.25 * uf ** 2)
@@ -191,13 +210,16 @@ def _nose(img, q: _Grid, g: dict, K: dict, light_side) -> None:
     bridge = segment_distance(un, v, -0.035 * light_side, g["eye_y"] + 0.02, -0.05 * light_side, nt - 0.03)
     _paint(img, face * 0.25 * soft(bridge, 0.03), dark)
     for s in (-1, 1):
-        _paint(img, face * 0.35 * soft(ellipse_sdf(un, v, s * nw * 0.8, nt - 0.015 - nr * 0.5, 0.03, 0.035), 0.015), dark)
+        _paint(img, face * 0.35 * soft(ellipse_sdf(un, v, s * nw * 0.8, nt - 0.015 - nr * 0.5, 0.03, 0.035), 0.015),
+               dark)
         nostril = ellipse_sdf(un, v, s * (nw * 0.42 + nr * 0.3), nt + 0.01 - nr, 0.02 + nr * 0.3, 0.011)
         _paint(img, 0.8 * coverage(nostril, px), g["skin"] * 0.3)
-    _paint(img, face * 0.25 * soft(ellipse_sdf(un, v, 0, nt - 0.03, 0.025, 0.02), 0.02), np.clip(g["skin"] * 1.15 + 0.05, 0, 1))
+    _paint(img, face * 0.25 * soft(ellipse_sdf(un, v, 0, nt - 0.03, 0.025, 0.02), 0.02),
+           np.clip(g["skin"] * 1.15 + 0.05, 0, 1))
 
 def _eyes_and_brows(img, q: _Grid, g: dict, K: dict, yaw) -> None:
-    "Almond eyes between an upper and a lower lid curve (AU5, AU6, AU7 move the lids), iris, pupil, lash line, brows (AU1, AU2, AU4)."
+    """Almond eyes between an upper and a lower lid curve (AU5, AU6, AU7 move the lids), iris, pupil, lash line, brows
+    (AU1, AU2, AU4)."""
     uf, v, px = q.uf, q.v, q.px
     ey, ex, ew = g["eye_y"], g["eye_x"], g["eye_w"]
     up = np.maximum(g["eye_up"] + K["upper_lid"], 0.004)
@@ -214,18 +236,21 @@ def _eyes_and_brows(img, q: _Grid, g: dict, K: dict, yaw) -> None:
         for radius, colour in ((g["iris_r"], g["iris"]), (g["iris_r"] * 0.42, PUPIL)):
             _paint(img, eye * coverage(ellipse_sdf(uf, v, cx + 0.2 * yaw, ey - 0.004, radius, radius), px), colour)
         _paint(img, coverage(np.maximum(np.maximum(yu - 0.012 - v, v - yu - 0.002), (np.abs(t) - 1.08) * ew), px), LASH)
-        _paint(img, 0.35 * coverage(np.maximum(np.abs(v - yl - 0.003) - 0.003, (np.abs(t) - 0.9) * ew), px), g["skin"] * 0.6)
+        _paint(img, 0.35 * coverage(np.maximum(np.abs(v - yl - 0.003) - 0.003, (np.abs(t) - 0.9) * ew), px),
+               g["skin"] * 0.6)
         inner = (s * (ex - ew * 0.95 + K["brow_inner_dx"]), by + 0.01 + K["brow_inner_dy"])
-        middle = (s * (ex + 0.01), by - g["brow_arch"] - K["brow_arch"] + 0.5 * (K["brow_inner_dy"] + K["brow_outer_dy"]))
+        middle = (s * (ex + 0.01),
+                  by - g["brow_arch"] - K["brow_arch"] + 0.5 * (K["brow_inner_dy"] + K["brow_outer_dy"]))
         outer = (s * (ex + ew * 1.25), by + 0.02 + K["brow_outer_dy"])
         brow = np.minimum(segment_distance(uf, v, *inner, *middle) - g["brow_t"] * 0.55,
                           segment_distance(uf, v, *middle, *outer) - g["brow_t"] * 0.4)
         _paint(img, 0.95 * coverage(brow, px), g["brow_colour"])
 
 def _mouth(img, q: _Grid, g: dict, K: dict) -> None:
-    """Nasolabial folds and the mouth. With t = u / half-width and w = sqrt(1 - t^2), the lips meet on y_mid = y0 + corner * t^2
-    (corner < 0: a smile); they part by (upper-lip raise + 0.3 open) * w above and (lower-lip drop + 0.7 open) * w below;
-    the lip outlines lie a (thinned) lip thickness further out, with a Cupid's bow dip in the upper lip."""
+    """Nasolabial folds and the mouth. With t = u / half-width and w = sqrt(1 - t^2), the lips meet on y_mid = y0 +
+    corner * t^2 (corner < 0: a smile); they part by (upper-lip raise + 0.3 open) * w above and (lower-lip drop + 0.7
+    open) * w below; the lip outlines lie a (thinned) lip thickness further out, with a Cupid's bow dip in the upper
+    lip."""
     uf, v, px, face = q.uf, q.v, q.px, q.face
     y0 = g["mouth_y"] + 0.35 * K["jaw_drop"]
     half = g["mouth_w"] + K["corner_dx"]
@@ -250,7 +275,8 @@ def _mouth(img, q: _Grid, g: dict, K: dict) -> None:
     teeth = np.clip(inside * (coverage(v - (y_in_up + 0.022), px) + lower_teeth), 0, 1)
     _paint(img, teeth * np.clip((y_in_down - y_in_up) / 0.01, 0, 1), TEETH)
     _paint(img, 0.8 * coverage(np.maximum(np.abs(v - y_mid) - 0.003, sides), px), g["lips"] * 0.4)
-    _paint(img, face * 0.15 * soft(ellipse_sdf(uf, v, 0, g["face_bottom"] + K["jaw_drop"] - 0.12, 0.08, 0.03), 0.04), g["skin"] * 0.6)
+    _paint(img, face * 0.15 * soft(ellipse_sdf(uf, v, 0, g["face_bottom"] + K["jaw_drop"] - 0.12, 0.08, 0.03), 0.04),
+           g["skin"] * 0.6)
 
 def render_faces(identity: dict, controls: dict, nuisance: dict, size: int, rng: np.random.Generator) -> np.ndarray:
     """Render B frames of one subject: `controls` {name: (B,)} from `au_controls`, `nuisance` {NUISANCE_KEYS: (B,)}
@@ -281,9 +307,11 @@ def render_faces(identity: dict, controls: dict, nuisance: dict, size: int, rng:
 
 # %% ../nbs/00_synth.ipynb #3a76d1ef
 SYNTH_VERSION = 1       # bump when the same arguments render different images
-NUISANCE = {  # name: (mean, sd across segments, sd across the frames of a segment); angles in radians, lengths in half-images
-    "roll": (0.0, 0.028, 0.024), "scale": (1.0, 0.021, 0.018), "shift_x": (0.0, 0.018, 0.015), "shift_y": (0.0, 0.018, 0.015),
-    "yaw": (0.0, 0.021, 0.018), "gain": (1.0, 0.035, 0.01), "light_x": (0.0, 0.05, 0.015), "light_y": (0.0, 0.05, 0.015)}
+NUISANCE = {  # name: (mean, sd across segments, sd across the frames of a segment); angles in radians, lengths
+              # in half-images
+    "roll": (0.0, 0.028, 0.024), "scale": (1.0, 0.021, 0.018), "shift_x": (0.0, 0.018, 0.015),
+    "shift_y": (0.0, 0.018, 0.015), "yaw": (0.0, 0.021, 0.018), "gain": (1.0, 0.035, 0.01),
+    "light_x": (0.0, 0.05, 0.015), "light_y": (0.0, 0.05, 0.015)}
 NOISE_RANGE = (0.01, 0.03)  # sensor noise sigma of a segment, uniform in this range of the [0, 1] intensity
 AU_GAIN_SD = 0.25       # log-normal spread of a subject's intensity per AU
 APEX_SPREAD = 0.35      # a subject's apex intensity per expression is uniform in [1 - APEX_SPREAD, 1]
@@ -296,14 +324,16 @@ def ramp(n_frames: int, onset: float) -> np.ndarray:
     return onset + (1 - onset) * t * t * (3 - 2 * t)
 
 def draw_nuisance(rng: np.random.Generator, n_frames: int, level: float) -> dict:
-    "Nuisance {NUISANCE_KEYS: (n_frames,)} of one segment: a per-segment value plus per-frame jitter, scaled by `level`."
+    """Nuisance {NUISANCE_KEYS: (n_frames,)} of one segment: a per-segment value plus per-frame jitter, scaled by
+    `level`."""
     out = {k: mean + level * (segment_sd * rng.normal() + frame_sd * rng.normal(size=n_frames))
            for k, (mean, segment_sd, frame_sd) in NUISANCE.items()}
     out["noise"] = np.full(n_frames, level * rng.uniform(*NOISE_RANGE))
     return out
 
 def subject_rng(seed: int, subject: int, *stream: int) -> np.random.Generator:
-    "The generator of one stream of one subject (`stream`: one or more ints): independent of every other subject and stream."
+    """The generator of one stream of one subject (`stream`: one or more ints): independent of every other subject and
+    stream."""
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(subject, *stream)))
 
 # %% ../nbs/00_synth.ipynb #0a3cf2ab
@@ -314,25 +344,31 @@ MAX_BATCH_PIXELS = 2 ** 21    # frames rendered at once x pixels per frame: boun
 SYNTHETIC_CLASSES = PAPER_CLASSES + (NEUTRAL,)
 
 def _check_int(name, value, low, high=None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (high is not None and value > high):
-        raise FlowferError(f"{name}={value!r}: expected an integer " + (f"in [{low}, {high}]" if high is not None else f">= {low}"))
+    if (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low
+            or (high is not None and value > high)):
+        raise FlowferError(f"{name}={value!r}: expected an integer "
+                           + (f"in [{low}, {high}]" if high is not None else f">= {low}"))
     return int(value)
 
 def _check_float(name, value, low, high) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not low <= value <= high:
+    if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+            or not low <= value <= high):
         raise FlowferError(f"{name}={value!r}: expected a number in [{low}, {high}]")
     return float(value)
 
-def _render_segment(identity: dict, intensity: dict, n: int, size: int, level: float, rng: np.random.Generator) -> np.ndarray:
+def _render_segment(identity: dict, intensity: dict, n: int, size: int, level: float,
+                    rng: np.random.Generator) -> np.ndarray:
     "n frames of one segment: AU intensities {AU: (n,)}, nuisance and noise from `rng` -> uint8 (n, size, size, 3)."
     pose, controls = draw_nuisance(rng, n, level), au_controls(intensity, n)
     batch = max(1, MAX_BATCH_PIXELS // (size * size))
     return np.concatenate([render_faces(identity, {k: c[a:a + batch] for k, c in controls.items()},
-                                        {k: p[a:a + batch] for k, p in pose.items()}, size, rng) for a in range(0, n, batch)])
+                                        {k: p[a:a + batch] for k, p in pose.items()}, size, rng)
+                           for a in range(0, n, batch)])
 
 def _subject_frames(seed: int, i: int, frames_per_segment: int, neutral_frames: int, size: int,
                     nuisance: float, idiosyncrasy: float, onset: float) -> tuple[np.ndarray, list[tuple[str, int]]]:
-    "All frames of subject i -> (uint8 (n, size, size, 3), [(class name, frame index)]); expression segments, then neutral."
+    """All frames of subject i -> (uint8 (n, size, size, 3), [(class name, frame index)]); expression segments, then
+    neutral."""
     identity = draw_identity(subject_rng(seed, i, STREAM_IDENTITY))
     style = subject_rng(seed, i, STREAM_STYLE)
     aus = sorted(ACTION_UNITS)
@@ -342,10 +378,12 @@ def _subject_frames(seed: int, i: int, frames_per_segment: int, neutral_frames: 
         apex = 1 - idiosyncrasy * APEX_SPREAD * style.uniform()
         extra = tuple(au for au in OPTIONAL_AUS.get(name, ()) if style.uniform() < OPTIONAL_AU_P * min(idiosyncrasy, 1))
         intensity = {au: gain[au] * apex * ramp(frames_per_segment, onset) for au in PROTOTYPES[name] + extra}
-        images.append(_render_segment(identity, intensity, frames_per_segment, size, nuisance, subject_rng(seed, i, STREAM_FRAMES, e)))
+        images.append(_render_segment(identity, intensity, frames_per_segment, size, nuisance,
+                                      subject_rng(seed, i, STREAM_FRAMES, e)))
         rows += [(name, k) for k in range(frames_per_segment)]
     if neutral_frames:
-        images.append(_render_segment(identity, {}, neutral_frames, size, nuisance, subject_rng(seed, i, STREAM_FRAMES, len(PAPER_CLASSES))))
+        images.append(_render_segment(identity, {}, neutral_frames, size, nuisance,
+                                      subject_rng(seed, i, STREAM_FRAMES, len(PAPER_CLASSES))))
         rows += [(NEUTRAL, k) for k in range(neutral_frames)]
     return np.concatenate(images), rows
 
@@ -361,20 +399,25 @@ def make_synthetic(n_subjects: int = DEFAULT_SUBJECTS, frames_per_segment: int =
                   neutral_frames=_check_int("neutral_frames", neutral_frames, 0),
                   image_size=_check_int("image_size", image_size, MIN_IMAGE_SIZE, MAX_IMAGE_SIZE),
                   seed=_check_int("seed", seed, 0, 2 ** 63 - 1),
-                  nuisance=_check_float("nuisance", nuisance, 0, 3), idiosyncrasy=_check_float("idiosyncrasy", idiosyncrasy, 0, 1 / APEX_SPREAD),
+                  nuisance=_check_float("nuisance", nuisance, 0, 3),
+                  idiosyncrasy=_check_float("idiosyncrasy", idiosyncrasy, 0, 1 / APEX_SPREAD),
                   onset=_check_float("onset", onset, 0, 1))
     images, labels, subjects, groups, frames, paths = [], [], [], [], [], []
     for i in tqdm(range(params["n_subjects"]), desc="subjects", unit="subject", disable=not progress):
         subject = f"S{i + 1:02d}"
-        ims, rows = _subject_frames(params["seed"], i, params["frames_per_segment"], params["neutral_frames"], params["image_size"],
-                                    params["nuisance"], params["idiosyncrasy"], params["onset"])
+        ims, rows = _subject_frames(params["seed"], i, params["frames_per_segment"], params["neutral_frames"],
+                                    params["image_size"], params["nuisance"], params["idiosyncrasy"], params["onset"])
         images.append(ims)
         for name, k in rows:
-            labels.append(SYNTHETIC_CLASSES.index(name)); subjects.append(subject); groups.append(f"{subject}_{name}")
-            frames.append(k); paths.append(f"synthetic://{subject}/{name}/{k:03d}")
-    meta = dict(source="synthetic", generator="flowfer_nb.synth.make_synthetic", synth_version=SYNTH_VERSION, params=params,
-                action_units={str(au): name for au, (name, _) in ACTION_UNITS.items()},
-                prototypes={e: list(aus) for e, aus in PROTOTYPES.items()}, optional_aus={e: list(aus) for e, aus in OPTIONAL_AUS.items()})
+            labels.append(SYNTHETIC_CLASSES.index(name))
+            subjects.append(subject)
+            groups.append(f"{subject}_{name}")
+            frames.append(k)
+            paths.append(f"synthetic://{subject}/{name}/{k:03d}")
+    meta = dict(source="synthetic", generator="flowfer_nb.synth.make_synthetic", synth_version=SYNTH_VERSION,
+                params=params, action_units={str(au): name for au, (name, _) in ACTION_UNITS.items()},
+                prototypes={e: list(aus) for e, aus in PROTOTYPES.items()},
+                optional_aus={e: list(aus) for e, aus in OPTIONAL_AUS.items()})
     data = PreparedData(np.concatenate(images), labels, SYNTHETIC_CLASSES, subjects, groups, frames, paths, meta)
     return data, _report(data, params, time.perf_counter() - start)
 
@@ -382,29 +425,35 @@ def _report(data: PreparedData, params: dict, seconds: float) -> dict:
     "The readers' report shape: everything rendered is read and kept, nothing rejected, set aside or converted."
     counts = data.counts()
     subjects, per_subject = np.unique(data.subjects, return_counts=True)
-    return dict(source="synthetic", layout="synthetic", options=dict(params, classes=list(data.classes)), classes=list(data.classes),
-                image_size=data.image_size, read=len(data), kept=len(data), rejected=0, set_aside=0,
-                per_class={c: dict(kept=n, rejected=0, set_aside=0) for c, n in counts.items()},
-                per_subject={str(s): int(n) for s, n in zip(subjects, per_subject)}, groups=int(len(np.unique(data.groups))),
-                set_aside_by_class={}, unknown_expressions={}, rejected_by_reason={}, converted={},
-                face_detection=dict(method="none", detected=0, fallback=0, rate=None, fallback_files=[], centre_cropped_not_square=0),
+    return dict(source="synthetic", layout="synthetic", options=dict(params, classes=list(data.classes)),
+                classes=list(data.classes), image_size=data.image_size, read=len(data), kept=len(data), rejected=0,
+                set_aside=0, per_class={c: dict(kept=n, rejected=0, set_aside=0) for c, n in counts.items()},
+                per_subject={str(s): int(n) for s, n in zip(subjects, per_subject)},
+                groups=int(len(np.unique(data.groups))), set_aside_by_class={}, unknown_expressions={},
+                rejected_by_reason={}, converted={},
+                face_detection=dict(method="none", detected=0, fallback=0, rate=None, fallback_files=[],
+                                    centre_cropped_not_square=0),
                 upscaled=0, empty_classes=[], warnings=[], rejections=[], seconds=round(seconds, 3))
 
 # %% ../nbs/00_synth.ipynb #6041d0ef
 def expression_grid(data: PreparedData, subjects=None, frame: int | None = None):
-    "Figure: rows = `subjects` (default the first four), columns = neutral and each expression at `frame` (default the apex)."
+    """Figure: rows = `subjects` (default the first four), columns = neutral and each expression at `frame` (default the
+    apex)."""
     import matplotlib.pyplot as plt
     subjects = list(np.unique(data.subjects)[:4] if subjects is None else subjects)
     classes = ([NEUTRAL] if NEUTRAL in data.classes else []) + [c for c in data.classes if c != NEUTRAL]
-    fig, axes = plt.subplots(len(subjects), len(classes), figsize=(1.3 * len(classes), 1.4 * len(subjects)), squeeze=False)
+    fig, axes = plt.subplots(len(subjects), len(classes), figsize=(1.3 * len(classes), 1.4 * len(subjects)),
+                             squeeze=False)
     for r, s in enumerate(subjects):
         for c, name in enumerate(classes):
             ax = axes[r, c]
             rows = np.flatnonzero((data.subjects == s) & (data.labels == data.classes.index(name)))
             if len(rows):
-                pick = rows[np.argmax(data.frames[rows])] if frame is None or name == NEUTRAL else rows[np.argmin(np.abs(data.frames[rows] - frame))]
+                pick = (rows[np.argmax(data.frames[rows])] if frame is None or name == NEUTRAL
+                        else rows[np.argmin(np.abs(data.frames[rows] - frame))])
                 ax.imshow(data.images[pick])
-            ax.set_xticks([]); ax.set_yticks([])
+            ax.set_xticks([])
+            ax.set_yticks([])
             if r == 0: ax.set_title(name, fontsize=9)
             if c == 0: ax.set_ylabel(s, fontsize=9)
     fig.tight_layout()
@@ -418,7 +467,10 @@ def segment_strip(data: PreparedData, group: str):
     rows = rows[np.argsort(data.frames[rows])]
     fig, axes = plt.subplots(1, len(rows), figsize=(1.1 * len(rows), 1.4), squeeze=False)
     for ax, i in zip(axes[0], rows):
-        ax.imshow(data.images[i]); ax.set_xticks([]); ax.set_yticks([]); ax.set_title(f"{data.frames[i]}", fontsize=8)
+        ax.imshow(data.images[i])
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{data.frames[i]}", fontsize=8)
     fig.suptitle(f"{group}: frames onset -> apex", fontsize=9)
     fig.tight_layout()
     return fig

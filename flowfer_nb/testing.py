@@ -73,8 +73,9 @@ def tiny_prepared(seed: int = 0, n: int = 6) -> tuple[PreparedData, dict]:
     "A tiny stand-in for the synthetic generator: (PreparedData of n random 8x8 images, 3 classes, 2 subjects; report)."
     rng = np.random.default_rng(seed)
     ids = np.arange(n).astype(str)
-    return PreparedData(rng.integers(0, 256, (n, 8, 8, 3), dtype=np.uint8), np.arange(n) % 3, ("anger", "fear", "happiness"),
-                        np.array(["s0", "s1"] * (n // 2)), ids, np.zeros(n), ids), {"seed": seed}
+    return PreparedData(rng.integers(0, 256, (n, 8, 8, 3), dtype=np.uint8), np.arange(n) % 3,
+                        ("anger", "fear", "happiness"), np.array(["s0", "s1"] * (n // 2)), ids, np.zeros(n),
+                        ids), {"seed": seed}
 
 def feature_rows(labels, classes=("a", "b", "c", "d")) -> PreparedData:
     "A `PreparedData` with placeholder 1x1 images, to draw folds for feature rows with `make_splits`."

@@ -31,8 +31,8 @@ from .core import (FlowferError, atomic_write, check_output, configure_threads, 
                              progress_bar, progress_mode, provenance, read_text, remove_temporaries, seed_everything,
                              sha256_file, write_json)
 from .classifier import Objective
-from .data import (PAPER_CLASSES, PROTOCOLS, UNITS, PreparedData, load_prepared, make_splits, match_classes, protocol,
-                             resize_images, validation_split)
+from .data import (PAPER_CLASSES, PROTOCOLS, UNITS, PreparedData, load_prepared, make_splits, match_classes,
+                             protocol, resize_images, validation_split)
 from .flows import FAST_LEVERS, FlowLevers, set_levers
 
 # %% auto #0
@@ -54,7 +54,8 @@ class TrainConfig:
     batch_size: int = 32          # images per optimiser step in each process; global batch = batch_size x processes
     lr: float = 1e-4              # Adam learning rate of f and h
     epochs: int = 1200
-    objective: str = "paper"      # "paper": L_cond (bits/dim) + lam CE; "ib": -log p(x) (nats/dim) + lam CE (lam = beta)
+    objective: str = "paper"      # "paper": L_cond (bits/dim) + lam CE; "ib": -log p(x) (nats/dim) + lam CE
+                                  # (lam = beta)
     lam: float = 0.3              # weight of the cross-entropy (lambda of the paper, or beta of the ib form)
     label_smoothing: float = 0.0  # of the cross-entropy's targets
     weight_decay: float = 0.0     # AdamW's decoupled weight decay; 0: plain Adam
@@ -65,7 +66,8 @@ class TrainConfig:
     grad_clip: float = 0.0        # clip the global gradient norm to this (0: no clipping)
     val_fraction: float = 0.1     # share of the training side held out for model selection; 0: none
     val_split: str = "videos"     # the unit validation holds out whole (data.UNITS): "frames", "videos" or "subjects"
-    select_by: str = "accuracy"   # validation accuracy (ties: lower bits/dim) or validation cross-entropy picks the epoch
+    select_by: str = "accuracy"   # validation accuracy (ties: lower bits/dim) or validation cross-entropy
+                                  # picks the epoch
     levers: str = "fast"          # "fast" (see `use_levers`), or "plain" float32
     seed: int = 0
     eval_batch_size: int = 64     # images per forward pass when scoring (h then runs on eval_batch_size x classes rows)
@@ -85,10 +87,13 @@ class TrainConfig:
             ok = {"int": isinstance(v, int) and not isinstance(v, bool),
                   "float": isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
                   "bool": isinstance(v, bool), "str": isinstance(v, str)}[kind]
-            if not ok: raise FlowferError(f"{source}: {f.name} must be {'a finite float' if kind == 'float' else 'a ' + kind}, got {v!r}")
+            if not ok:
+                raise FlowferError(f"{source}: {f.name} must be "
+                                   f"{'a finite float' if kind == 'float' else 'a ' + kind}, got {v!r}")
         def need(cond, name, what):
             if not cond: raise FlowferError(f"{source}: {name} must be {what}, got {getattr(self, name)!r}")
-        for name in ("batch_size", "eval_batch_size", "epochs", "max_bad_steps"): need(getattr(self, name) >= 1, name, ">= 1")
+        for name in ("batch_size", "eval_batch_size", "epochs", "max_bad_steps"):
+            need(getattr(self, name) >= 1, name, ">= 1")
         for name in ("warmup_steps", "grad_clip", "lam", "seed", "max_rollbacks", "weight_decay", "input_noise"):
             need(getattr(self, name) >= 0, name, ">= 0")
         need(self.lr > 0, "lr", "> 0")
@@ -107,7 +112,8 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict, source: str = "train config") -> "TrainConfig":
         "Build and validate from a dict; unknown keys are refused (a typo would otherwise be ignored)."
-        if not isinstance(d, dict): raise FlowferError(f"{source}: expected an object of TrainConfig fields, got {type(d).__name__}")
+        if not isinstance(d, dict):
+            raise FlowferError(f"{source}: expected an object of TrainConfig fields, got {type(d).__name__}")
         unknown = sorted(set(d) - {f.name for f in fields(cls)})
         if unknown: raise FlowferError(f"{source}: unknown keys {unknown} (known: {[f.name for f in fields(cls)]})")
         return cls(**d).validate(source)
@@ -125,7 +131,8 @@ def load_config(name_or_path: str | os.PathLike) -> tuple[ModelConfig, TrainConf
     else:
         path = Path(s)
         if path.suffix != ".json" and not path.exists():
-            raise FlowferError(f"unknown config '{s}': use one of {', '.join(CONFIG_NAMES)} or the path of a .json file")
+            raise FlowferError(f"unknown config '{s}': use one of {', '.join(CONFIG_NAMES)} or the "
+                               f"path of a .json file")
         if not path.is_file(): raise FlowferError(f"{path}: no such config file")
         source, text = str(path), read_text(path)[0]
     try: d = json.loads(text)
@@ -133,14 +140,16 @@ def load_config(name_or_path: str | os.PathLike) -> tuple[ModelConfig, TrainConf
     if not isinstance(d, dict): raise FlowferError(f"{source}: expected a JSON object with keys {CONFIG_SECTIONS}")
     unknown = sorted(set(d) - set(CONFIG_SECTIONS))
     if unknown: raise FlowferError(f"{source}: unknown keys {unknown} (expected {list(CONFIG_SECTIONS)})")
-    if not isinstance(d.get("model", {}), dict): raise FlowferError(f"{source}: model must be an object of ModelConfig fields")
+    if not isinstance(d.get("model", {}), dict):
+        raise FlowferError(f"{source}: model must be an object of ModelConfig fields")
     try: model_cfg = ModelConfig.from_dict(d.get("model", {}))
     except (FlowferError, TypeError, ValueError) as e: raise FlowferError(f"{source}: {e}") from None
     return model_cfg, TrainConfig.from_dict(d.get("train", {}), f"{source}: train")
 
 # %% ../nbs/03_train.ipynb #6b58c996
 def images_to_tensor(images: np.ndarray, size: int) -> torch.Tensor:
-    "uint8 images (N, H, W, 3) -> uint8 tensor (N, 3, size, size), resized with area averaging (`resize_images`) where H != size."
+    """uint8 images (N, H, W, 3) -> uint8 tensor (N, 3, size, size), resized with area averaging (`resize_images`) where
+    H != size."""
     return torch.from_numpy(np.ascontiguousarray(resize_images(images, size).transpose(0, 3, 1, 2)))
 
 # %% ../nbs/03_train.ipynb #54e2f4f9
@@ -170,10 +179,16 @@ class LRSchedule:
     def lr(self) -> float: return self.cfg.lr * self.scale * self.factor(self.t)
     def _apply(self):
         for g in self.optimizer.param_groups: g["lr"] = self.lr()
-    def step(self): self.t += 1; self._apply()
-    def halve(self): self.scale *= 0.5; self._apply()
+    def step(self):
+        self.t += 1
+        self._apply()
+    def halve(self):
+        self.scale *= 0.5
+        self._apply()
     def state_dict(self) -> dict: return {"t": self.t, "scale": self.scale}
-    def load_state_dict(self, d: dict): self.t, self.scale = int(d["t"]), float(d["scale"]); self._apply()
+    def load_state_dict(self, d: dict):
+        self.t, self.scale = int(d["t"]), float(d["scale"])
+        self._apply()
 
 # %% ../nbs/03_train.ipynb #2ab96eed
 CHECKPOINT_FORMAT = 1
@@ -183,7 +198,8 @@ def rng_state() -> dict:
     _, keys, pos, has_gauss, gauss = np.random.get_state()
     version, py_state, py_gauss = random.getstate()
     return {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos), "has_gauss": int(has_gauss), "gauss": float(gauss)},
+            "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos), "has_gauss": int(has_gauss),
+                      "gauss": float(gauss)},
             "python": {"version": version, "state": list(py_state), "gauss": py_gauss}}
 
 def set_rng_state(state: dict) -> None:
@@ -204,7 +220,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     path = Path(path)
     if not path.is_file(): raise FlowferError(f"{path}: no such checkpoint")
     try: ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e: raise FlowferError(f"{path}: not a readable checkpoint ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+    except Exception as e:
+        raise FlowferError(f"{path}: not a readable checkpoint ({type(e).__name__}: "
+                           f"{str(e).splitlines()[0]})") from None
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
         raise FlowferError(f"{path}: not a flowfer_nb checkpoint of format {CHECKPOINT_FORMAT}")
     return ck
@@ -217,8 +235,9 @@ def cpu_has_bf16() -> bool:
     return any(bool(f()) for f in checks if callable(f))
 
 def use_levers(model: nn.Module, levers: str, device) -> nn.Module:
-    """Set the lever set `levers` ('plain' or 'fast': FAST_LEVERS of the device, where the CPU has native bf16) on `model`
-    for `device`, in place; returns it. The W/W^-1 cache stays on in both; inference_mode is for scoring only."""
+    """Set the lever set `levers` ('plain' or 'fast': FAST_LEVERS of the device, where the CPU has native bf16) on
+    `model` for `device`, in place; returns it. The W/W^-1 cache stays on in both; inference_mode is for scoring
+    only."""
     if levers not in LEVER_SETS: raise FlowferError(f"levers {levers!r}: expected one of {LEVER_SETS}")
     dev = torch.device(device)
     names = FAST_LEVERS[dev.type] if levers == "fast" and (dev.type == "cuda" or cpu_has_bf16()) else ()
@@ -236,7 +255,8 @@ def model_channels_last(model: nn.Module) -> bool:
 @torch.no_grad()
 def evaluate(model: FlowClassifier, images: torch.Tensor, labels: torch.Tensor | None, model_cfg: ModelConfig,
              batch_size: int = 64, seed: int = 0, device: str | torch.device = "cpu") -> dict:
-    "uint8 images (N, C, H, W), labels (N,) or None -> {proba: (N, c), pred: (N,), and with labels accuracy, cross_entropy, bpd}."
+    """uint8 images (N, C, H, W), labels (N,) or None -> {proba: (N, c), pred: (N,), and with labels accuracy,
+    cross_entropy, bpd}."""
     was_training = model.training
     model.eval()
     gen = torch.Generator().manual_seed(stream_seed(seed, EVAL_STREAM))
@@ -325,7 +345,8 @@ def _train_epoch(step_fn, model, opt, sched, fit_set, epoch, cfg, model_cfg, ran
     noise = torch.Generator().manual_seed(stream_seed(cfg.seed, epoch, NOISE_STREAM))
     sums, skipped = torch.zeros(6, dtype=torch.float64, device=dev), 0
     for s in range(len(images) // glob):
-        u = torch.rand((glob, *images.shape[1:]), generator=noise)[mine]   # the global batch's noise, this process's rows
+        u = torch.rand((glob, *images.shape[1:]), generator=noise)[mine]   # the global batch's noise, this
+                                                                           # process's rows
         x, y = _batch(images, labels, order[s * glob:(s + 1) * glob][mine], flip, dev)
         x_pre = model.dequantise(x, u)
         if cfg.input_noise: x_pre = x_pre + cfg.input_noise * torch.randn(x_pre.shape, generator=noise).to(x_pre)
@@ -337,7 +358,8 @@ def _train_epoch(step_fn, model, opt, sched, fit_set, epoch, cfg, model_cfg, ran
         bad = (~torch.isfinite(out["loss"].detach()) | ~torch.isfinite(norm)).to(torch.float32).reshape(1)
         if world > 1: dist.all_reduce(bad, op=dist.ReduceOp.MAX)      # every process skips the same steps
         if bad.item():
-            skipped += 1; guard["bad_run"] += 1
+            skipped += 1
+            guard["bad_run"] += 1
             if guard["bad_run"] >= cfg.max_bad_steps: return sums, skipped, True
         else:
             guard["bad_run"] = 0
@@ -345,7 +367,8 @@ def _train_epoch(step_fn, model, opt, sched, fit_set, epoch, cfg, model_cfg, ran
             terms = [out[k].detach().double() for k in ("l_cond_bpd", "l_class", "loss")]
             sums += torch.stack([*terms, torch.ones_like(terms[0]), (out["logits"].argmax(1) == y).sum().double(),
                                  torch.full_like(terms[0], len(y))])
-        sched.step(); bar.update()
+        sched.step()
+        bar.update()
     return sums, skipped, False
 
 def _log_row(epoch: int, sums: torch.Tensor, skipped: int, lr: float, images_per_s: float) -> dict:
@@ -353,8 +376,9 @@ def _log_row(epoch: int, sums: torch.Tensor, skipped: int, lr: float, images_per
     taken = sums[3].item()
     mean = lambda i: sums[i].item() / taken if taken else None
     return {"epoch": epoch, "l_cond_bpd": mean(0), "l_class": mean(1), "loss": mean(2),
-            "train_acc": sums[4].item() / sums[5].item() if taken else None, "val_acc": None, "val_ce": None, "val_bpd": None,
-            "lr": lr, "seconds": None, "images_per_s": round(images_per_s, 2), "skipped_steps": skipped}
+            "train_acc": sums[4].item() / sums[5].item() if taken else None, "val_acc": None, "val_ce": None,
+            "val_bpd": None, "lr": lr, "seconds": None, "images_per_s": round(images_per_s, 2),
+            "skipped_steps": skipped}
 
 # %% ../nbs/03_train.ipynb #77549966
 def _check_resume(ck: dict, path: Path, model_cfg: ModelConfig, cfg: TrainConfig, info: dict) -> None:
@@ -365,10 +389,12 @@ def _check_resume(ck: dict, path: Path, model_cfg: ModelConfig, cfg: TrainConfig
     old = {k: v for k, v in ck["train_config"].items() if k != "epochs"}
     new = {k: v for k, v in cfg.to_dict().items() if k != "epochs"}
     if old != new:
-        raise FlowferError(f"{path}: checkpoint was made with other training settings (differ in {sorted(k for k in old if old[k] != new.get(k))}); only epochs may change")
+        raise FlowferError(f"{path}: checkpoint was made with other training settings (differ in "
+                           f"{sorted(k for k in old if old[k] != new.get(k))}); only epochs may change")
     for k in ("classes", "data_image_size", "n_fit", "n_val"):
         if k in info and ck["info"].get(k) != info[k]:
-            raise FlowferError(f"{path}: checkpoint does not match the data: {k} is {ck['info'].get(k)} there and {info[k]} here")
+            raise FlowferError(f"{path}: checkpoint does not match the data: {k} is {ck['info'].get(k)} "
+                               f"there and {info[k]} here")
 
 # %% ../nbs/03_train.ipynb #e56d4616
 @dataclass
@@ -389,11 +415,13 @@ class _Run:
         "A checkpoint of everything needed to continue exactly here (CPU copies)."
         return {"format": CHECKPOINT_FORMAT, "epoch": self.epoch, "model": _cpu_copy(self.model.state_dict()),
                 "optimizer": _cpu_copy(self.opt.state_dict()), "scheduler": self.sched.state_dict(), "rng": rng_state(),
-                "model_config": self.model_cfg.to_dict(), "train_config": self.cfg.to_dict(), "best": copy.deepcopy(self.best),
-                "history": copy.deepcopy(self.history), "guard": dict(self.guard), "info": self.info}
+                "model_config": self.model_cfg.to_dict(), "train_config": self.cfg.to_dict(),
+                "best": copy.deepcopy(self.best), "history": copy.deepcopy(self.history), "guard": dict(self.guard),
+                "info": self.info}
 
     def restore(self, ck: dict, rng: bool = True) -> None:
-        "Load the weights, optimiser and schedule of a checkpoint (and, for a resume, its random states and bookkeeping)."
+        """Load the weights, optimiser and schedule of a checkpoint (and, for a resume, its random states and
+        bookkeeping)."""
         self.model.load_state_dict(ck["model"])
         self.opt.load_state_dict(ck["optimizer"])
         self.sched.load_state_dict(ck["scheduler"])
@@ -401,9 +429,10 @@ class _Run:
             set_rng_state(ck["rng"])
             self.epoch, self.best, self.history, self.guard = ck["epoch"], ck["best"], ck["history"], ck["guard"]
 
-def _start(model: FlowClassifier, cfg: TrainConfig, model_cfg: ModelConfig, info: dict, fit_set: tuple, steps: int, glob: int,
-           dev: torch.device, ck: dict | None) -> _Run:
-    "The model on its device with its levers, Adam (AdamW with weight decay) and the schedule; resumed from `ck` or initialised."
+def _start(model: FlowClassifier, cfg: TrainConfig, model_cfg: ModelConfig, info: dict, fit_set: tuple, steps: int,
+           glob: int, dev: torch.device, ck: dict | None) -> _Run:
+    """The model on its device with its levers, Adam (AdamW with weight decay) and the schedule; resumed from `ck` or
+    initialised."""
     model.to(dev).train()
     use_levers(model, cfg.levers, dev)
     opt = (torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay) if cfg.weight_decay
@@ -416,11 +445,13 @@ def _start(model: FlowClassifier, cfg: TrainConfig, model_cfg: ModelConfig, info
         model.initialize(_batch(images, labels, order[:glob], flip, dev)[0])
     return run
 
-def _resume_checkpoint(out_dir: Path, resume: bool, model_cfg: ModelConfig, cfg: TrainConfig, info: dict) -> dict | None:
+def _resume_checkpoint(out_dir: Path, resume: bool, model_cfg: ModelConfig, cfg: TrainConfig,
+                       info: dict) -> dict | None:
     "The checkpoint to continue (checked against this run's settings), or None for a fresh run in an empty folder."
     last_path = out_dir / "last.pt"
     if not resume:
-        if last_path.exists(): raise FlowferError(f"{out_dir}: already holds a run (last.pt); resume it or choose another folder")
+        if last_path.exists():
+            raise FlowferError(f"{out_dir}: already holds a run (last.pt); resume it or choose another folder")
         return None
     if not last_path.is_file(): raise FlowferError(f"{out_dir}: nothing to resume (no last.pt)")
     ck = load_checkpoint(last_path)
@@ -428,24 +459,26 @@ def _resume_checkpoint(out_dir: Path, resume: bool, model_cfg: ModelConfig, cfg:
     return ck
 
 def _validate_epoch(run: _Run, row: dict, val_set: tuple | None, dev, out_dir: Path) -> None:
-    "Score the validation set into the log row and keep best.pt when this epoch is the best so far (or without validation)."
+    """Score the validation set into the log row and keep best.pt when this epoch is the best so far (or without
+    validation)."""
     ev = None
     if val_set is not None:
         ev = evaluate(run.model, *val_set, run.model_cfg, run.cfg.eval_batch_size, run.cfg.seed, dev)
         row.update(val_acc=ev["accuracy"], val_ce=ev["cross_entropy"], val_bpd=_finite(ev["bpd"]))
     if ev is None or _better(ev, run.best, run.cfg.select_by):
-        run.best = {"epoch": run.epoch + 1, "val_acc": row["val_acc"], "val_ce": row["val_ce"], "val_bpd": row["val_bpd"]}
+        run.best = {"epoch": run.epoch + 1, "val_acc": row["val_acc"], "val_ce": row["val_ce"],
+                    "val_bpd": row["val_bpd"]}
         save_checkpoint(out_dir / "best.pt", {"format": CHECKPOINT_FORMAT, "epoch": run.epoch + 1,
                                               "model": _cpu_copy(run.model.state_dict()),
-                                              "model_config": run.model_cfg.to_dict(), "train_config": run.cfg.to_dict(),
-                                              "best": run.best, "info": run.info})
+                                              "model_config": run.model_cfg.to_dict(),
+                                              "train_config": run.cfg.to_dict(), "best": run.best, "info": run.info})
 
 def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg: ModelConfig, train_cfg: TrainConfig,
         out_dir: str | os.PathLike, resume: bool = False, device: str | torch.device = "cpu", *,
         info: dict | None = None, progress: bool | None = None, stop_after: int | None = None) -> dict:
     """Train `model` on fit_set = (uint8 images (N, C, H, W), labels (N,)); select on val_set (or None).
-    Writes out_dir/{config.json, last.pt, best.pt, log.csv} on rank 0. `stop_after`: return after that many epochs (as an
-    interruption would). Returns {epochs_done, stopped, best, history} (best and history on rank 0)."""
+    Writes out_dir/{config.json, last.pt, best.pt, log.csv} on rank 0. `stop_after`: return after that many epochs (as
+    an interruption would). Returns {epochs_done, stopped, best, history} (best and history on rank 0)."""
     cfg, out_dir, info = train_cfg.validate(), Path(out_dir), dict(info or {})
     dev = resolve_device(device)
     rank, world = init_distributed(dev)
@@ -458,27 +491,30 @@ def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg:
     if steps == 0:
         raise FlowferError(f"{out_dir}: {len(images)} training images are fewer than one global batch "
                            f"({cfg.batch_size} x {world} processes)")
-    if main:  # temporary files of checkpoint writes that a killed process left behind (atomic_write cannot remove them then)
+    if main:  # temporary files of checkpoint writes that a killed process left behind (atomic_write cannot
+              # remove them then)
         for tmp in out_dir.glob(".*.pt.*.tmp"): tmp.unlink(missing_ok=True)
     run = _start(model, cfg, model_cfg, info, fit_set, steps, glob, dev, ck)
     if main:
-        write_json(out_dir / "config.json", {"model": model_cfg.to_dict(), "train": cfg.to_dict(), **info, "world_size": world,
-                                             "device": str(dev)})
-    step_fn = model if world == 1 else nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+        write_json(out_dir / "config.json",
+                   {"model": model_cfg.to_dict(), "train": cfg.to_dict(), **info, "world_size": world,
+                    "device": str(dev)})
+    step_fn = (model if world == 1
+               else nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None))
     snapshot = run.state()
     mode = progress_mode(progress) if main else "none"   # a bar on a terminal, one line per epoch in a log
     bar = progress_bar(mode, total=cfg.epochs * steps, initial=run.epoch * steps, desc=out_dir.name, unit="step")
     while run.epoch < cfg.epochs and (stop_after is None or run.epoch < stop_after):
         t0 = time.perf_counter()
-        sums, skipped, diverged = _train_epoch(step_fn, model, run.opt, run.sched, fit_set, run.epoch, cfg, model_cfg, rank,
-                                               world, dev, run.guard, bar)
+        sums, skipped, diverged = _train_epoch(step_fn, model, run.opt, run.sched, fit_set, run.epoch, cfg, model_cfg,
+                                               rank, world, dev, run.guard, bar)
         if diverged:  # back to the end of the previous epoch, the learning rate halved
             run.guard["rollbacks"] += 1
             if run.guard["rollbacks"] > cfg.max_rollbacks:
                 bar.close()
-                raise FlowferError(f"{out_dir}: training diverged: {cfg.max_bad_steps} consecutive steps with a non-finite loss "
-                                   f"or gradient after {cfg.max_rollbacks} rollbacks (learning rate halved each time); the last "
-                                   "good weights are in last.pt")
+                raise FlowferError(f"{out_dir}: training diverged: {cfg.max_bad_steps} consecutive steps "
+                                   f"with a non-finite loss or gradient after {cfg.max_rollbacks} rollbacks (learning "
+                                   f"rate halved each time); the last good weights are in last.pt")
             run.restore(snapshot, rng=False)
             run.sched.halve()
             run.guard["bad_run"] = 0
@@ -576,20 +612,24 @@ def _guarded(train):
 
 @_guarded
 def train_fold(data: PreparedData, train_idx, test_idx, model_cfg: ModelConfig, train_cfg: TrainConfig,
-               out_dir: str | os.PathLike, resume: bool = False, device: str = "cpu", *, model: FlowClassifier | None = None,
-               progress: bool | None = None, stop_after: int | None = None, fingerprint: str | None = None) -> dict:
-    """Train on `train_idx` (less a validation split), keep the epoch with the best validation accuracy, score `test_idx`.
-    Writes out_dir/{config.json, log.csv, last.pt, best.pt, metrics.json, predictions.csv}; returns the metrics
-    (on rank 0; other processes get {epochs_done, stopped}). `model`: a ready model instead of FlowClassifier(model_cfg).
-    The folder is locked while it trains; `fingerprint` (`fold_fingerprint`) is recorded, and a folder holding another
-    is refused."""
+               out_dir: str | os.PathLike, resume: bool = False, device: str = "cpu", *,
+               model: FlowClassifier | None = None, progress: bool | None = None, stop_after: int | None = None,
+               fingerprint: str | None = None) -> dict:
+    """Train on `train_idx` (less a validation split), keep the epoch with the best validation accuracy, score
+    `test_idx`. Writes out_dir/{config.json, log.csv, last.pt, best.pt, metrics.json, predictions.csv}; returns the
+    metrics (on rank 0; other processes get {epochs_done, stopped}). `model`: a ready model instead of
+    FlowClassifier(model_cfg). The folder is locked while it trains; `fingerprint` (`fold_fingerprint`) is recorded, and
+    a folder holding another is refused."""
     t0, out_dir, cfg = time.time(), Path(out_dir), train_cfg.validate()
     train_idx, test_idx = np.asarray(train_idx, dtype=np.int64), np.asarray(test_idx, dtype=np.int64)
     n, c = len(data), len(data.classes)
     for name, idx in (("train_idx", train_idx), ("test_idx", test_idx)):
-        if len(idx) == 0 or idx.min() < 0 or idx.max() >= n: raise FlowferError(f"{name}: must be non-empty row indices in 0..{n - 1}")
+        if len(idx) == 0 or idx.min() < 0 or idx.max() >= n:
+            raise FlowferError(f"{name}: must be non-empty row indices in 0..{n - 1}")
     if np.intersect1d(train_idx, test_idx).size: raise FlowferError("train_idx and test_idx overlap")
-    if model_cfg.n_classes != c: raise FlowferError(f"model config has n_classes={model_cfg.n_classes}, the data has {c} classes {list(data.classes)}")
+    if model_cfg.n_classes != c:
+        raise FlowferError(f"model config has n_classes={model_cfg.n_classes}, the data has {c} classes "
+                           f"{list(data.classes)}")
     fit_idx, val_idx = validation_split(data, train_idx, cfg.val_fraction, cfg.seed, cfg.val_split)
     missing = [data.classes[k] for k in range(c) if not (data.labels[fit_idx] == k).any()]
     if missing: raise FlowferError(f"no training images of class {missing} in this fold")
@@ -598,12 +638,13 @@ def train_fold(data: PreparedData, train_idx, test_idx, model_cfg: ModelConfig, 
         seed_everything(cfg.seed)
         model = FlowClassifier(model_cfg)
     model.set_log_prior(np.bincount(data.labels[fit_idx], minlength=c))
-    counts = {"fit": _class_counts(data.labels[fit_idx], data.classes), "val": _class_counts(data.labels[val_idx], data.classes),
+    counts = {"fit": _class_counts(data.labels[fit_idx], data.classes),
+              "val": _class_counts(data.labels[val_idx], data.classes),
               "test": _class_counts(data.labels[test_idx], data.classes)}
     info = {"classes": list(data.classes), "data_image_size": data.image_size, "counts": counts, "data_meta": data.meta,
             "fingerprint": fingerprint}
-    res = fit(model, tensors(fit_idx), tensors(val_idx) if len(val_idx) else None, model_cfg, cfg, out_dir, resume, device,
-              info=info, progress=progress, stop_after=stop_after)
+    res = fit(model, tensors(fit_idx), tensors(val_idx) if len(val_idx) else None, model_cfg, cfg, out_dir, resume,
+              device, info=info, progress=progress, stop_after=stop_after)
     rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
     if res["stopped"] or rank != 0: return {"epochs_done": res["epochs_done"], "stopped": res["stopped"]}
     best = load_checkpoint(out_dir / "best.pt")
@@ -615,12 +656,14 @@ def train_fold(data: PreparedData, train_idx, test_idx, model_cfg: ModelConfig, 
     metrics = {"test_accuracy": ev["accuracy"], "test_bpd": _finite(ev["bpd"]),
                "per_class_accuracy": {k: (float(confusion[i, i] / confusion[i].sum()) if confusion[i].sum() else None)
                                       for i, k in enumerate(data.classes)},
-               "confusion_matrix": {"classes": list(data.classes), "rows": "true", "columns": "predicted", "counts": confusion.tolist()},
+               "confusion_matrix": {"classes": list(data.classes), "rows": "true", "columns": "predicted",
+                                    "counts": confusion.tolist()},
                "counts": counts, "best_epoch": best["epoch"], "best_val_accuracy": best["best"]["val_acc"],
-               "best_val_bpd": best["best"]["val_bpd"], "epochs_trained": res["epochs_done"], "seconds": round(time.time() - t0, 1),
-               "fingerprint": fingerprint,
-               "provenance": provenance(model=model_cfg.to_dict(), train=cfg.to_dict(), world_size=int(os.environ.get("WORLD_SIZE", "1")),
-                                        device=str(device), data_meta=data.meta)}
+               "best_val_bpd": best["best"]["val_bpd"], "epochs_trained": res["epochs_done"],
+               "seconds": round(time.time() - t0, 1), "fingerprint": fingerprint,
+               "provenance": provenance(model=model_cfg.to_dict(), train=cfg.to_dict(),
+                                        world_size=int(os.environ.get("WORLD_SIZE", "1")), device=str(device),
+                                        data_meta=data.meta)}
     _write_predictions(out_dir / "predictions.csv", data, test_idx, ev["proba"], data.classes)
     write_json(out_dir / "metrics.json", metrics)
     return metrics
@@ -646,12 +689,14 @@ def run_info(run_dir: str | os.PathLike) -> dict:
     return info
 
 def load_run(run_dir: str | os.PathLike, device: str | torch.device = "cpu") -> FlowClassifier:
-    "The model of a run folder with its selected weights (best.pt), in eval mode, with the run's speed levers for `device`."
+    """The model of a run folder with its selected weights (best.pt), in eval mode, with the run's speed levers for
+    `device`."""
     info = run_info(run_dir)
     ck = load_checkpoint(Path(run_dir) / "best.pt")
     cfg = ModelConfig.from_dict(ck["model_config"])
     if "classes" in info and cfg.n_classes != len(info["classes"]):
-        raise FlowferError(f"{run_dir}: best.pt has {cfg.n_classes} classes but config.json lists {len(info['classes'])}")
+        raise FlowferError(f"{run_dir}: best.pt has {cfg.n_classes} classes but config.json lists "
+                           f"{len(info['classes'])}")
     model = FlowClassifier(cfg)
     model.load_state_dict(ck["model"])
     dev = torch.device(device)
@@ -673,7 +718,8 @@ def _fold_summary(out: Path, fingerprints: list[str]) -> dict | None:
         raise FlowferError(f"{out}: the folds were trained for different numbers of epochs {epochs}; no summary is "
                            f"written: continue the shorter ones with --resume --epochs {epochs[-1]}")
     acc = [m["test_accuracy"] for m in metrics]
-    return {"folds": len(paths), "test_accuracy": acc, "mean": float(np.mean(acc)), "std": float(np.std(acc, ddof=1)) if len(acc) > 1 else None}
+    return {"folds": len(paths), "test_accuracy": acc, "mean": float(np.mean(acc)),
+            "std": float(np.std(acc, ddof=1)) if len(acc) > 1 else None}
 
 def _empty_fold(fold_dir: Path) -> None:
     "Delete what a fold folder holds (under its lock, which stays), for --force."
@@ -695,7 +741,8 @@ def run_train(args, argv: list[str]) -> None:
         if args.seed < 0: raise FlowferError(f"--seed {args.seed}: must be >= 0")
         train_cfg = replace(train_cfg, seed=args.seed)
     train_cfg = replace(train_cfg, val_split=protocol(args.split).unit)  # validation holds out what the test folds do
-    if args.folds is not None and args.folds < 2 and args.split != "loso": raise FlowferError(f"--folds {args.folds}: must be >= 2")
+    if args.folds is not None and args.folds < 2 and args.split != "loso":
+        raise FlowferError(f"--folds {args.folds}: must be >= 2")
     if args.resume and args.force:
         raise FlowferError("--resume and --force: choose one (continue the folds, or replace them)")
     resolve_device(args.device)
@@ -708,14 +755,16 @@ def run_train(args, argv: list[str]) -> None:
     model_cfg = replace(model_cfg, n_classes=len(data.classes))
     splits = make_splits(data, args.split, args.folds, train_cfg.seed)
     if args.fold is not None and not 0 <= args.fold < len(splits):
-        raise FlowferError(f"--fold {args.fold}: out of range, the {args.split} split has {len(splits)} folds (0..{len(splits) - 1})")
+        raise FlowferError(f"--fold {args.fold}: out of range, the {args.split} split has {len(splits)} folds "
+                           f"(0..{len(splits) - 1})")
     digest = sha256_file(args.data)
     fingerprints = [fold_fingerprint(digest, model_cfg.to_dict(), train_cfg.to_dict(), args.split, k, te, data.classes)
                     for k, (_, te) in enumerate(splits)]
     folds = [args.fold] if args.fold is not None else list(range(len(splits)))
     fold_dir = lambda k: out / f"fold_{k:02d}"
     has_ckpt = [(fold_dir(k) / "last.pt").is_file() for k in folds]
-    if args.resume and not any(has_ckpt): raise FlowferError(f"{out}: --resume given but no fold has a checkpoint (last.pt) to resume")
+    if args.resume and not any(has_ckpt):
+        raise FlowferError(f"{out}: --resume given but no fold has a checkpoint (last.pt) to resume")
     if not args.resume and not args.force and any(has_ckpt):
         raise FlowferError(f"{out}: already holds a run; add --resume to continue it, --force to replace it, or choose "
                            "another --out")
@@ -738,8 +787,11 @@ def run_train(args, argv: list[str]) -> None:
                                           "data_sha256": digest, "fingerprints": fingerprints,
                                           "provenance": provenance(model=model_cfg.to_dict(), train=train_cfg.to_dict(),
                                                                    command=["flowfer-train", *argv])})
-        print(f"{summary['folds']} folds: test accuracy {summary['mean']:.4f} +- {summary['std']:.4f} -> {out / 'summary.json'}")
-    if dist.is_available() and dist.is_initialized(): dist.barrier(); dist.destroy_process_group()
+        print(f"{summary['folds']} folds: test accuracy {summary['mean']:.4f} +- {summary['std']:.4f} -> "
+              f"{out / 'summary.json'}")
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 def run_predict(args, argv: list[str]) -> None:
     """flowfer-predict with the arguments `args` of `cli.predict_parser`: check the run, data and --out, then write
@@ -747,13 +799,15 @@ def run_predict(args, argv: list[str]) -> None:
     configure_threads()
     dev = resolve_device(args.device)
     info = run_info(args.run)
-    out = Path(args.out) if args.out else Path(args.run) / f"predictions_{Path(args.data).name.removesuffix('.npz')}.csv"
+    out = (Path(args.out) if args.out
+           else Path(args.run) / f"predictions_{Path(args.data).name.removesuffix('.npz')}.csv")
     check_output(out, "--out" if args.out else "--out (default)", force=args.force)
     remove_temporaries(out)  # what a killed earlier run left
     data = load_prepared(args.data)
     if data.image_size != info["data_image_size"]:
         s, t = data.image_size, info["data_image_size"]
-        raise FlowferError(f"{args.data}: images are {s}x{s} but run {args.run} was trained on {t}x{t} images; prepare the data at {t}x{t}")
+        raise FlowferError(f"{args.data}: images are {s}x{s} but run {args.run} was trained on {t}x{t} images; "
+                           f"prepare the data at {t}x{t}")
     model = load_run(args.run)
     model_cfg = ModelConfig.from_dict(info["model"])
     ev = evaluate(model.to(dev), images_to_tensor(data.images, model_cfg.image_size), None, model_cfg,

@@ -40,19 +40,22 @@ VARIANTS = {v.name: v for v in (
     Variant("class-prior", "class Gaussian prior of z1' (with h)", model=dict(top_prior="class")),
     Variant("flowgmm", "class Gaussian prior of z1, no h", model=dict(top_prior="class", cond_flows=0)),
     Variant("cond-levels", "class-conditional priors of the finer latents (with h)", model=dict(cond_levels=True)),
-    Variant("all-class", "every prior class-conditional, no h", model=dict(cond_levels=True, top_prior="class", cond_flows=0)),
+    Variant("all-class", "every prior class-conditional, no h",
+            model=dict(cond_levels=True, top_prior="class", cond_flows=0)),
     Variant("label-smoothing", "cross-entropy targets smoothed by 0.1", train=dict(label_smoothing=0.1)),
     Variant("weight-decay", "AdamW weight decay 1e-4", train=dict(weight_decay=1e-4)),
     Variant("input-noise", "Gaussian noise (std 0.02) on the training images", train=dict(input_noise=0.02)),
     Variant("select-ce", "epoch chosen by validation cross-entropy", train=dict(select_by="cross_entropy")),
-    Variant("last-epoch", "no validation split: all training subjects fitted, the last epoch kept", train=dict(val_fraction=0.0)),
+    Variant("last-epoch", "no validation split: all training subjects fitted, the last epoch kept",
+            train=dict(val_fraction=0.0)),
     Variant("all-class-last", "all-class and last-epoch together",
             model=dict(cond_levels=True, top_prior="class", cond_flows=0), train=dict(val_fraction=0.0)),
     Variant("all-class-ib1", "all-class with IB-INN's loss, beta 1",
             model=dict(cond_levels=True, top_prior="class", cond_flows=0), train=dict(objective="ib", lam=1.0)),
     Variant("subject-norm", "each subject's mean image subtracted (transductive)", transductive=True),
 )}
-ADOPTION = dict(min_gain=5.0, max_bpd_loss=0.05, confidence=0.95, protocol="subject", decision_sets=("synthetic", "ckplus48"))
+ADOPTION = dict(min_gain=5.0, max_bpd_loss=0.05, confidence=0.95, protocol="subject",
+                decision_sets=("synthetic", "ckplus48"))
 
 ADOPTED_FILE = "adopted.json"  # in flowfer_nb/configs: the variant the grid's decision adopted, or null
 
@@ -63,7 +66,8 @@ def adopted_variant(path=None) -> str | None:
     except (OSError, ValueError) as e: raise FlowferError(f"{src}: not a readable adoption record ({e})") from None
     name = d.get("variant") if isinstance(d, dict) else None
     if name is not None and (name not in VARIANTS or VARIANTS[name].transductive or name == "paper"):
-        raise FlowferError(f"{src}: variant {name!r} cannot be adopted (expected a non-transductive variant of {', '.join(VARIANTS)})")
+        raise FlowferError(f"{src}: variant {name!r} cannot be adopted (expected a non-transductive variant of "
+                           f"{', '.join(VARIANTS)})")
     return name
 
 def get_variant(name: str) -> Variant:
@@ -79,25 +83,29 @@ def variant_flow_config(name: str, profile, seed: int, protocol: str) -> dict:
 def pipeline_models(profile, seed: int, protocol: str) -> dict:
     """The models every pipeline chapter shows, as `cross_validate` takes them: the paper's flow classifier ('flow'),
     the CNN ('cnn') and, once one is adopted, the adopted variant ('variant')."""
-    models = {"flow": ("flow", flow_config(profile, seed, protocol)), "cnn": ("cnn", cnn_config(profile, seed, protocol))}
+    models = {"flow": ("flow", flow_config(profile, seed, protocol)),
+              "cnn": ("cnn", cnn_config(profile, seed, protocol))}
     adopted = adopted_variant()
     if adopted: models["variant"] = ("flow", variant_flow_config(adopted, profile, seed, protocol))
     return models
 
 def pipeline_oof(data_path, protocol: str, profile, seed: int, work_dir, n_jobs: int = 1, log=print) -> dict:
     "The out-of-fold record of `pipeline_models` under `protocol`, from the run's fold store (trained where missing)."
-    runs, _, _ = cross_validate(data_path, protocol, pipeline_models(profile, seed, protocol), profile, seed, store_dir(work_dir), n_jobs, log)
+    runs, _, _ = cross_validate(data_path, protocol, pipeline_models(profile, seed, protocol), profile, seed,
+                                store_dir(work_dir), n_jobs, log)
     return oof_arrays(load_prepared(data_path).subset_classes(PAPER_CLASSES), runs)
 
 # %% ../nbs/15_variants.ipynb #d9d8ce99
 def per_subject_accuracy(pred: np.ndarray, labels: np.ndarray, subjects: np.ndarray) -> pd.Series:
     "Accuracy (%) of `pred` per subject, indexed by subject id (sorted); rows with pred < 0 (untested) are left out."
     tested = np.asarray(pred) >= 0
-    return 100 * group_means((np.asarray(pred) == np.asarray(labels))[tested].astype(float), np.asarray(subjects)[tested])
+    return 100 * group_means((np.asarray(pred) == np.asarray(labels))[tested].astype(float),
+                             np.asarray(subjects)[tested])
 
 def compare_to(base: pd.Series, other: pd.Series, confidence: float = 0.95, seed: int = 0) -> dict:
     "Paired per-subject difference other - base (points) -> dict(mean, low, high, n); same subjects required."
-    if not base.index.equals(other.index): raise FlowferError("compare_to: the two models were not tested on the same subjects")
+    if not base.index.equals(other.index):
+        raise FlowferError("compare_to: the two models were not tested on the same subjects")
     if len(base) < MIN_UNITS: return dict(mean=float((other - base).mean()), low=None, high=None, n=len(base))
     return paired_bootstrap((other - base).to_numpy(), confidence, seed=seed)
 
@@ -111,8 +119,8 @@ def variant_row(name: str, kind: str, oof_subject: dict, key: str, base_key: str
     probs = oof_subject.get(f"{key}_posterior", oof_subject.get(f"{key}_probs"))
     ece = 100 * calibration_metrics(probs, lab)["ece"] if probs is not None else None
     return dict(variant=name, model=kind, transductive=transductive, uniform=uniform_acc,
-                subject=float(100 * (oof_subject[f"{key}_pred"] == lab).mean()), diff=diff["mean"], diff_low=diff["low"],
-                diff_high=diff["high"], subjects=diff["n"], test_bpd=bpd,
+                subject=float(100 * (oof_subject[f"{key}_pred"] == lab).mean()), diff=diff["mean"],
+                diff_low=diff["low"], diff_high=diff["high"], subjects=diff["n"], test_bpd=bpd,
                 bpd_change=None if bpd is None or base_bpd is None else bpd - base_bpd, ece=ece)
 
 def passes(row: dict, rule: dict = ADOPTION) -> bool:
