@@ -153,6 +153,7 @@ def _as_index(idx, n: int, name: str) -> np.ndarray:
     if len(np.unique(idx)) != len(idx): raise FlowferError(f"{name}: repeated indices")
     return idx.astype(np.int64)
 
+# %% ../nbs/04_baselines.ipynb #56d76102-1
 @torch.no_grad()
 def _forward_all(model: ResNetCNN, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     "uint8 (N, S, S, 3) -> (logits (N, c), features (N, F)) on the CPU, eval mode."
@@ -165,6 +166,7 @@ def _forward_all(model: ResNetCNN, images: torch.Tensor) -> tuple[torch.Tensor, 
         logits.append(model.fc2(f).cpu())
     return torch.cat(logits), torch.cat(feats)
 
+# %% ../nbs/04_baselines.ipynb #56d76102-2
 def cnn_features(model: ResNetCNN, images: np.ndarray) -> np.ndarray:
     "Deep features phi(x) of uint8 `images` (N, H, W, 3), resized to the model's input: float32 (N, F)."
     images = np.asarray(images)
@@ -172,6 +174,7 @@ def cnn_features(model: ResNetCNN, images: np.ndarray) -> np.ndarray:
         raise FlowferError(f"images: expected uint8 (N, H, W, 3), got {images.dtype} {images.shape}")
     return _forward_all(model, torch.from_numpy(resize_images(images, model.image_size)))[1].numpy()
 
+# %% ../nbs/04_baselines.ipynb #56d76102-3
 def _epoch(model, opt, images, labels, cfg, gen, device) -> dict:
     "One pass over (images uint8 (N, S, S, 3), labels (N,)) in shuffled batches; mean loss and accuracy."
     model.train()
@@ -194,6 +197,7 @@ def _epoch(model, opt, images, labels, cfg, gen, device) -> dict:
         seen += len(b)
     return dict(train_loss=loss_sum / seen, train_accuracy=correct / seen)
 
+# %% ../nbs/04_baselines.ipynb #56d76102-4
 def train_cnn(data: PreparedData, train_idx, test_idx, cfg: CNNConfig = CNN_PRESETS["quick"],
               device: str = "cpu") -> dict:
     """Train `ResNetCNN` on `data.select(train_idx)` (epoch chosen on `fit_val_split` of it), test on `test_idx`.
@@ -253,6 +257,7 @@ def _check_features(X, name: str) -> np.ndarray:
     if not np.isfinite(X).all(): raise FlowferError(f"{name}: holds NaN or infinite values")
     return X
 
+# %% ../nbs/04_baselines.ipynb #28cb92ee-1
 def _reduce(X_fit: np.ndarray, X_other: np.ndarray | None, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
     "Standardise with statistics of `X_fit`, then PCA to TSNE_PCA_DIMS (fitted on X_fit) if D is larger."
     from sklearn.decomposition import PCA
@@ -266,6 +271,7 @@ def _reduce(X_fit: np.ndarray, X_other: np.ndarray | None, seed: int) -> tuple[n
     for s in steps: X_other = s.transform(X_other)
     return Z, X_other
 
+# %% ../nbs/04_baselines.ipynb #28cb92ee-2
 def _tsne(perplexity: float, seed: int, n: int):
     from openTSNE import TSNE
     if n <= 3 * perplexity:
@@ -273,12 +279,14 @@ def _tsne(perplexity: float, seed: int, n: int):
                            f"than {3 * perplexity:g})")
     return TSNE(n_components=2, perplexity=perplexity, random_state=seed, n_jobs=1)
 
+# %% ../nbs/04_baselines.ipynb #28cb92ee-3
 def tsne_embed(X, seed: int = 0, perplexity: float = TSNE_PERPLEXITY) -> np.ndarray:
     "The paper's protocol: embed all rows of X (N, D) at once -> (N, 2). Test points shape the embedding."
     X = _check_features(X, "X")
     Z, _ = _reduce(X, None, seed)
     return np.asarray(_tsne(perplexity, seed, len(Z)).fit(Z), dtype=np.float64)
 
+# %% ../nbs/04_baselines.ipynb #28cb92ee-4
 def tsne_train_transform(X_train, X_test, seed: int = 0,
                          perplexity: float = TSNE_PERPLEXITY) -> tuple[np.ndarray, np.ndarray]:
     "Out-of-sample protocol: embed X_train (n, D) -> (n, 2), then place X_test (m, D) -> (m, 2) against it."
@@ -345,6 +353,7 @@ def pixel_features(images: np.ndarray, size: int = PIXEL_SIZE) -> np.ndarray:
     "uint8 images (N, H, W, 3) -> float32 (N, 3 size^2) in [0, 1], area-averaged to size x size."
     return resize_images(np.asarray(images), size).reshape(len(images), -1).astype(np.float32) / 255
 
+# %% ../nbs/04_baselines.ipynb #c0ffee02-1
 def _capped_pca(k: int, seed: int):
     "A scikit-learn PCA transformer keeping min(k, n_samples - 1, n_features) components of whatever it is fitted on."
     from sklearn.base import BaseEstimator, TransformerMixin
@@ -357,6 +366,7 @@ def _capped_pca(k: int, seed: int):
         def transform(self, X): return self.pca_.transform(X)
     return CappedPCA()
 
+# %% ../nbs/04_baselines.ipynb #c0ffee02-2
 def reference_classifiers(seed: int = 0) -> dict:
     "The pixel baselines by name (scikit-learn pipelines, unfitted)."
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -368,6 +378,7 @@ def reference_classifiers(seed: int = 0) -> dict:
             "LDA on pixel PCA": make_pipeline(StandardScaler(), _capped_pca(PIXEL_PCA_DIMS, seed),
                                               LinearDiscriminantAnalysis())}
 
+# %% ../nbs/04_baselines.ipynb #c0ffee02-3
 def subject_normalise(X: np.ndarray, subjects: np.ndarray) -> np.ndarray:
     "X (N, D) minus, for each row, the mean of the rows of its subject (transductive for unseen subjects)."
     X, subjects = np.asarray(X, dtype=np.float64), np.asarray(subjects)
@@ -378,6 +389,7 @@ def subject_normalise(X: np.ndarray, subjects: np.ndarray) -> np.ndarray:
         out[rows] -= X[rows].mean(0)
     return out
 
+# %% ../nbs/04_baselines.ipynb #c0ffee02-4
 def out_of_fold_predictions(X: np.ndarray, labels: np.ndarray, splits: list, classifiers: dict) -> dict:
     """Fit each classifier on each fold's training rows of X (N, D), predict its test rows -> {name: (N,) int64, -1 if
     untested}."""

@@ -164,6 +164,7 @@ def _path_fns(model: FlowClassifier, x: torch.Tensor, y: torch.Tensor, levers: t
         return step
     return {"train": lambda: loss().backward(), "classify": evaluating(classify), "forward": evaluating(forward)}
 
+# %% ../nbs/10_bench.ipynb #c968f32d-1
 def run_bench(cfg: ModelConfig, batch: int = 32, steps: int = 10, warmup: int = 1, device: str | torch.device = "cpu",
               seed: int = 0, matmul_size: int | None = None, levers: tuple[str, ...] = (), variant: str = "plain",
               count_flops: bool = True) -> dict:
@@ -219,9 +220,9 @@ def run_bench(cfg: ModelConfig, batch: int = 32, steps: int = 10, warmup: int = 
         steps=steps, warmup=warmup, device=str(dev), device_name=_device_name(dev), seed=seed,
         threads=torch.get_num_threads(), torch=torch.__version__, model=cfg.to_dict())
 
+# %% ../nbs/10_bench.ipynb #c968f32d-2
 def _device_name(dev: torch.device) -> str:
     return torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({os.cpu_count()} logical cores)"
-
 
 # %% ../nbs/10_bench.ipynb #ced42909
 def bench_device(name: str) -> torch.device:
@@ -230,6 +231,7 @@ def bench_device(name: str) -> torch.device:
         raise FlowferError(f"device '{name}': CUDA is not available on this machine")
     return torch.device(name if name == "cpu" else "cuda", None if name == "cpu" else torch.cuda.current_device())
 
+# %% ../nbs/10_bench.ipynb #ced42909-1
 def _reexec_with_malloc(argv: list[str]) -> None:
     """Replace this process by `python -m flowfer_nb.bench argv` with GLIBC_TUNABLES = MALLOC_TUNABLES (read only at
     start-up)."""
@@ -238,6 +240,7 @@ def _reexec_with_malloc(argv: list[str]) -> None:
     os.execve(sys.executable, [sys.executable, "-m", "flowfer_nb.bench", *argv],
               {**os.environ, "GLIBC_TUNABLES": MALLOC_TUNABLES})
 
+# %% ../nbs/10_bench.ipynb #ced42909-2
 def _check_args(a) -> None:
     for flag in ("img_size", "n_blocks", "n_flows", "hidden", "batch", "steps"):
         if getattr(a, flag) < 1: raise FlowferError(f"--{flag.replace('_', '-')} {getattr(a, flag)}: must be >= 1")
@@ -247,9 +250,11 @@ def _check_args(a) -> None:
         raise FlowferError(f"--size {a.img_size}: must be divisible by 2**n_blocks = {2 ** a.n_blocks} "
                            f"(--n-blocks {a.n_blocks})")
 
+# %% ../nbs/10_bench.ipynb #ced42909-3
 def _flops_note(flops, achieved) -> str:
     return "" if flops is None else f", {flops / 1e9:.3f} GFLOP/img, {achieved:.1f} GFLOP/s"
 
+# %% ../nbs/10_bench.ipynb #ced42909-4
 def _summary(r: dict) -> str:
     return "\n".join([
         f"model {r['img_size']}px, {r['n_blocks']} levels x {r['n_flows']} steps, hidden {r['hidden']}: "
@@ -266,6 +271,7 @@ def _summary(r: dict) -> str:
         f"peak memory {r['peak_mem_mib']:.0f} MiB ({r['peak_mem_kind']}); matmul {r['matmul_size']}^2: "
         f"{r['matmul_peak_gflops']:.1f} GFLOP/s"])
 
+# %% ../nbs/10_bench.ipynb #ced42909-5
 def run_bench_cli(args, argv: list[str]) -> None:
     "flowfer-bench with the arguments `args` of `cli.bench_parser`: build the model, report speed, memory and FLOPs."
     a = args
@@ -280,12 +286,12 @@ def run_bench_cli(args, argv: list[str]) -> None:
     if not a.quiet: print(_summary(r), flush=True)
     if a.json: print(json.dumps({**r, "provenance": provenance()}, allow_nan=False), flush=True)
 
+# %% ../nbs/10_bench.ipynb #ced42909-6
 def bench_cli(argv: list[str] | None = None) -> int:
     """flowfer-bench: build the model at the given sizes and report its speed, memory and FLOPs (options:
     `cli.bench_parser`)."""
     from flowfer_nb.cli import bench_main
     return bench_main(argv)
-
 
 # %% ../nbs/10_bench.ipynb #41e04f0e
 if __name__ == "__main__" and "__file__" in globals(): bench_cli()  # python -m flowfer_nb.bench (the malloc

@@ -261,6 +261,7 @@ def top_log_prob(self: FlowClassifier, z1: torch.Tensor) -> torch.Tensor:
     prior = self.top.log_prob(z1p) if self.top is not None else standard_log_prob(z1p)
     return (prior + logdet).expand(B, c)
 
+# %% ../nbs/02_classifier.ipynb #a9f0e1d6-1
 @patch
 def _f_and_log_likelihood(self: FlowClassifier, x_pre: torch.Tensor) -> tuple[list, torch.Tensor]:
     """f's latents [z4, ..., z1] and log p(x|y=i) (nats) for every class from one pass of f. x_pre (B, C, S, S) -> (zs,
@@ -269,17 +270,20 @@ def _f_and_log_likelihood(self: FlowClassifier, x_pre: torch.Tensor) -> tuple[li
     fine = log_p_fine if log_p_fine.ndim == 2 else log_p_fine[:, None]
     return zs, self.top_log_prob(zs[-1]) + fine + logdet_f[:, None] - self.cfg.n_dims * math.log(self.cfg.n_bins)
 
+# %% ../nbs/02_classifier.ipynb #a9f0e1d6-2
 @patch
 def class_log_likelihood(self: FlowClassifier, x_pre: torch.Tensor) -> torch.Tensor:
     """log p(x|y=i) in nats for every class (Eq. 2, including -D log n_bins); f once, h on B*c rows.
     x_pre: float (B, C, S, S) -> (B, c)."""
     return self._f_and_log_likelihood(x_pre)[1]
 
+# %% ../nbs/02_classifier.ipynb #a9f0e1d6-3
 @patch
 def class_log_joint(self: FlowClassifier, x_pre: torch.Tensor) -> torch.Tensor:
     "log p(x|y=i) + log p(y=i): the logits of Bayes' rule. x_pre: float (B, C, S, S) -> (B, c)."
     return self.class_log_likelihood(x_pre) + self.log_prior
 
+# %% ../nbs/02_classifier.ipynb #a9f0e1d6-4
 @patch
 @torch.no_grad()
 def initialize(self: FlowClassifier, x: torch.Tensor) -> None:
@@ -317,22 +321,26 @@ def _evaluating(self: FlowClassifier):
     finally:
         self.train(was_training)
 
+# %% ../nbs/02_classifier.ipynb #a9f0e1d8-1
 @patch
 def predict_proba(self: FlowClassifier, x: torch.Tensor) -> torch.Tensor:
     "Posterior p(y|x) in eval mode, dequantised to bin centres (no noise). x: uint8 (B, C, S, S) -> (B, c)."
     with self._evaluating():
         return torch.softmax(self.class_log_joint(self.dequantise(x)), 1)
 
+# %% ../nbs/02_classifier.ipynb #a9f0e1d8-2
 @patch
 def predict(self: FlowClassifier, x: torch.Tensor) -> torch.Tensor:
     "argmax_i log p(x|y=i) + log p(y=i). x: uint8 (B, C, S, S) -> long (B,)."
     return self.predict_proba(x).argmax(1)
 
+# %% ../nbs/02_classifier.ipynb #a9f0e1d8-3
 @patch
 def top_latent(self: FlowClassifier, z1: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     "z1' = h(z1, y), or z1 itself when there is no h. z1 (B, C1, H1, W1), y long (B,) -> (B, C1, H1, W1)."
     return z1 if self.h is None else self.h(z1, y)[0]
 
+# %% ../nbs/02_classifier.ipynb #a9f0e1d8-4
 @patch
 def latents(self: FlowClassifier, x: torch.Tensor, y: torch.Tensor | None = None) -> dict:
     """Latents of x (eval mode, no noise), f run once: {'z': [z4, z3, z2, z1] (finest first), 'z1_prime': h(z1, y)
@@ -351,6 +359,7 @@ def latents(self: FlowClassifier, x: torch.Tensor, y: torch.Tensor | None = None
         y = y.to(x_pre.device)
         return dict(z=zs, z1_prime=self.top_latent(zs[-1], y), y=y, **extra)
 
+# %% ../nbs/02_classifier.ipynb #a9f0e1d8-5
 @patch
 def decode(self: FlowClassifier, zs: list, temperature: float | None = None,
            y: torch.Tensor | None = None) -> torch.Tensor:
@@ -359,6 +368,7 @@ def decode(self: FlowClassifier, zs: list, temperature: float | None = None,
     with self._evaluating():
         return self.f.reverse(zs, 1.0 if temperature is None else temperature, y)
 
+# %% ../nbs/02_classifier.ipynb #a9f0e1d8-6
 @patch
 def sample(self: FlowClassifier, y: torch.Tensor, temperature: float = 0.7) -> torch.Tensor:
     """Draw x ~ p(x|y): z1' from the prior of class y at temperature T, z1 = h^-1(z1', y), the fine latents from their

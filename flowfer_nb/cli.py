@@ -99,6 +99,7 @@ def synth_parser() -> ArgumentParser:
     add_quiet(p)
     return p
 
+# %% ../nbs/00_cli.ipynb #677cece3-1
 def prepare_parser() -> ArgumentParser:
     "flowfer-prepare's options."
     p = ArgumentParser(prog="flowfer-prepare", description="Prepare a facial-expression source into one .npz file and "
@@ -128,6 +129,7 @@ def prepare_parser() -> ArgumentParser:
     add_quiet(p)
     return p
 
+# %% ../nbs/00_cli.ipynb #677cece3-2
 def train_parser() -> ArgumentParser:
     "flowfer-train's options."
     p = ArgumentParser(prog="flowfer-train",
@@ -153,6 +155,7 @@ def train_parser() -> ArgumentParser:
     add_quiet(p)
     return p
 
+# %% ../nbs/00_cli.ipynb #677cece3-3
 def predict_parser() -> ArgumentParser:
     "flowfer-predict's options."
     p = ArgumentParser(prog="flowfer-predict",
@@ -165,6 +168,7 @@ def predict_parser() -> ArgumentParser:
     add_quiet(p, "summary line")
     return p
 
+# %% ../nbs/00_cli.ipynb #677cece3-4
 def reproduce_parser() -> ArgumentParser:
     "flowfer-reproduce's options."
     p = ArgumentParser(prog="flowfer-reproduce", description="Run the experiment notebooks with papermill and collect "
@@ -184,6 +188,7 @@ def reproduce_parser() -> ArgumentParser:
     add_quiet(p, "per-notebook lines")
     return p
 
+# %% ../nbs/00_cli.ipynb #677cece3-5
 def bench_parser() -> ArgumentParser:
     "flowfer-bench's options."
     p = ArgumentParser(prog="flowfer-bench", description="Time training, classification and f-only passes of the flow "
@@ -207,6 +212,7 @@ def bench_parser() -> ArgumentParser:
     add_quiet(p, "human-readable summary (with --json, only the JSON line)")
     return p
 
+# %% ../nbs/00_cli.ipynb #677cece3-6
 def compare_parser() -> ArgumentParser:
     "flowfer-compare's options."
     p = ArgumentParser(prog="flowfer-compare", description="Compare the *.csv tables of two result folders cell by "
@@ -222,6 +228,7 @@ def compare_parser() -> ArgumentParser:
     add_force(p, "the --json file")
     return p
 
+# %% ../nbs/00_cli.ipynb #677cece3-7
 def collect_parser() -> ArgumentParser:
     "flowfer-collect's options."
     p = ArgumentParser(prog="flowfer-collect", description="Collect the finished folds of one or more flowfer-train "

@@ -48,12 +48,14 @@ def fold_folders(runs) -> list[tuple[int, Path]]:
         found += inside
     return sorted(found, key=lambda f: (f[0], str(f[1])))
 
+# %% ../nbs/17_cluster.ipynb #32c8a8bb-1
 def _read_json(path: Path) -> dict:
     try: d = json.loads(read_text(path)[0])
     except ValueError as e: raise FlowferError(f"{path}: not valid JSON ({e})") from None
     if not isinstance(d, dict): raise FlowferError(f"{path}: expected a JSON object")
     return d
 
+# %% ../nbs/17_cluster.ipynb #32c8a8bb-2
 def read_fold(fold: int, folder: str | os.PathLike) -> dict | None:
     """The finished fold in `folder`: {fold, dir, info (config.json), metrics, predictions (DataFrame)}; None when it
     has not finished (no metrics.json). FlowferError naming the file that is missing or malformed."""
@@ -81,14 +83,17 @@ def _settings(fold: dict) -> str:
     train = {k: v for k, v in info["train"].items() if k != "epochs"}
     return json.dumps([info["model"], train, info["classes"]], sort_keys=True)
 
+# %% ../nbs/17_cluster.ipynb #3d5b42e4-1
 def reference_fold(folds: list[dict]) -> dict:
     "The fold whose settings (model, training but epochs, classes) most `folds` share; ties: the first (lowest fold)."
     count = Counter(_settings(f) for f in folds)
     return max(folds, key=lambda f: count[_settings(f)])  # max keeps the first of equals
 
+# %% ../nbs/17_cluster.ipynb #3d5b42e4-2
 def _names(folds) -> str:
     return ", ".join(str(f["dir"]) for f in folds)
 
+# %% ../nbs/17_cluster.ipynb #3d5b42e4-3
 def _check_same(folds: list[dict], value, what: str, hint: str) -> None:
     groups = {}
     for f in folds: groups.setdefault(value(f), []).append(f)
@@ -96,6 +101,7 @@ def _check_same(folds: list[dict], value, what: str, hint: str) -> None:
         parts = "; ".join(f"{v}: {_names(fs)}" for v, fs in sorted(groups.items(), key=lambda g: str(g[0])))
         raise FlowferError(f"the folds were trained with different {what} ({parts}); {hint}")
 
+# %% ../nbs/17_cluster.ipynb #3d5b42e4-4
 def check_folds(folds: list[dict], data_path: str | os.PathLike, split: str = "uniform",
                 n_folds: int | None = None) -> dict:
     """Refuse (FlowferError, one line naming the folders) `folds` (from `read_fold`) that are not folds of one run of

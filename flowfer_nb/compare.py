@@ -55,6 +55,7 @@ def _tolerance_value(v, what: str) -> float:
         raise FlowferError(f"{what}: expected a number >= 0, got {v!r}")
     return float(v)
 
+# %% ../nbs/16_compare.ipynb #7fa5c9fb-1
 def parse_tol(text: str) -> tuple[str, float]:
     "`--tol PATTERN=VALUE` -> (pattern, value); FlowferError naming the option if it is not that."
     pattern, sep, value = str(text).rpartition("=")
@@ -64,6 +65,7 @@ def parse_tol(text: str) -> tuple[str, float]:
         raise FlowferError(f"--tol {text}: expected COLUMN=VALUE or TABLE:COLUMN=VALUE with VALUE a number >= 0")
     return pattern, number
 
+# %% ../nbs/16_compare.ipynb #7fa5c9fb-2
 @dataclass(frozen=True)
 class Tolerances:
     "Absolute tolerances: `rules` ((table pattern or None, column pattern, value, origin), ...) in lookup order."
@@ -79,10 +81,12 @@ class Tolerances:
                 return value, origin
         return self.default, "default"
 
+# %% ../nbs/16_compare.ipynb #7fa5c9fb-3
 def _rule(pattern: str, value: float, origin: str) -> tuple:
     table, sep, column = pattern.partition(":")
     return (table.removesuffix(".csv"), column, value, origin) if sep else (None, pattern, value, origin)
 
+# %% ../nbs/16_compare.ipynb #7fa5c9fb-4
 def load_tolerances(path: str | os.PathLike | None = None, overrides=()) -> Tolerances:
     """Tolerances from `path` (default `configs/tolerance.json`) with `overrides` ([(pattern, value)] or
     'PATTERN=VALUE' strings, as `--tol` gives them) in front; FlowferError naming the file if it is malformed."""
@@ -109,6 +113,7 @@ def _key_like(cells) -> bool:
     "A column that can name rows: text, or whole numbers (a fold index), never a real-valued measurement."
     return all(as_number(c) is None or INTEGER.fullmatch(c.strip()) for c in cells)
 
+# %% ../nbs/16_compare.ipynb #e6cae3c9-1
 def row_keys(header: list[str], *tables) -> int:
     """How many leading columns name the rows of every table in `tables` (lists of rows over `header`) uniquely,
     text or whole numbers only; 0 if none do (rows are then matched by position)."""
@@ -117,9 +122,11 @@ def row_keys(header: list[str], *tables) -> int:
         if all(len({tuple(r[:k]) for r in rows}) == len(rows) for rows in tables): return k
     return 0
 
+# %% ../nbs/16_compare.ipynb #e6cae3c9-2
 def _numbers_in(cell: str) -> tuple[str, list[float]]:
     return IN_TEXT.sub("#", cell), [float(m) for m in IN_TEXT.findall(cell)]
 
+# %% ../nbs/16_compare.ipynb #e6cae3c9-3
 def compare_cell(a: str, b: str, tol: float) -> dict | None:
     "None if the cells `a` and `b` agree under the absolute tolerance `tol`, else {why, diff}."
     x, y = as_number(a), as_number(b)
@@ -135,6 +142,7 @@ def compare_cell(a: str, b: str, tol: float) -> dict | None:
         return None if worst <= tol else dict(why="beyond tolerance", diff=worst)
     return dict(why="text differs", diff=None)
 
+# %% ../nbs/16_compare.ipynb #e6cae3c9-4
 def compare_tables(a: str | os.PathLike, b: str | os.PathLike, name: str, tolerances: Tolerances) -> dict:
     """Table `a` against table `b` (CSV paths), `name` its file name -> {name, rows, columns, cells, beyond:
     [{row, column, a, b, why, diff, tol}], problems: [text]}."""
@@ -181,6 +189,7 @@ def results_folder(folder: str | os.PathLike, side: str) -> Path:
     if any((folder / "results").glob("*.csv")): return folder / "results"
     raise FlowferError(f"{side} {folder}: holds no *.csv tables (nor a results/ folder with them)")
 
+# %% ../nbs/16_compare.ipynb #04eeee2c-1
 def compare_results(a: str | os.PathLike, b: str | os.PathLike, tolerances: Tolerances | None = None) -> dict:
     """Every `*.csv` table of the result folders `a` and `b` -> {a, b, tolerance_file, measured_by, tables: [...],
     beyond, problems, same}; a table on one side only is a problem."""
@@ -198,12 +207,14 @@ def compare_results(a: str | os.PathLike, b: str | os.PathLike, tolerances: Tole
     return dict(a=str(fa), b=str(fb), tolerance_file=tolerances.source, measured_by=tolerances.measured_by,
                 tables=tables, beyond=beyond, problems=problems, same=beyond == 0 and problems == 0)
 
+# %% ../nbs/16_compare.ipynb #04eeee2c-2
 def _cell_line(t: dict, c: dict) -> str:
     where = f"{t['name']}[{c['row']}, {c['column']}]"
     show = lambda s: f"{as_number(s):.6g}" if as_number(s) is not None else repr(s) if s != MISSING else s
     if c["diff"] is None: return f"  {where} {show(c['a'])} vs {show(c['b'])} ({c['why']})"
     return f"  {where} {show(c['a'])} vs {show(c['b'])} (|d| {c['diff']:.3g} > {c['tol']:g})"
 
+# %% ../nbs/16_compare.ipynb #04eeee2c-3
 def report_lines(report: dict) -> list[str]:
     "The lines flowfer-compare prints: one per table, one per difference under it, and the verdict last."
     lines = []

@@ -43,20 +43,24 @@ __all__ = ['EXIT_USER_ERROR', 'EXIT_INTERRUPTED', 'EXIT_TERMINATED', 'PROGRESS_M
 class FlowferError(Exception):
     "An error caused by the user's input: its message names the file or argument and the problem."
 
+# %% ../nbs/00_core.ipynb #d386fd2d-1
 EXIT_USER_ERROR = 2  # exit status of a command-line tool refusing bad input (argparse uses 2 too)
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM: what a shell reports for a killed job
 
 class Terminated(BaseException):
     "Raised in the main thread by SIGTERM inside `cli_entry`, so that `finally` blocks and `atomic_write` clean up."
 
+# %% ../nbs/00_core.ipynb #d386fd2d-2
 def os_error_line(e: OSError) -> str:
     "One line for an OSError: the path(s) it names and the system's reason, e.g. 'out.npz: No space left on device'."
     reason = e.strerror or str(e)
     paths = [str(p) for p in (e.filename, e.filename2) if p is not None]
     return f"{' -> '.join(paths)}: {reason}" if paths else reason
 
+# %% ../nbs/00_core.ipynb #d386fd2d-3
 def _raise_terminated(signum, frame): raise Terminated()
 
+# %% ../nbs/00_core.ipynb #d386fd2d-4
 def _say(line: str) -> None:
     "Print `line` on stderr after closing any progress bar still drawn, so that it starts a line of its own."
     if "tqdm" in sys.modules:
@@ -64,6 +68,7 @@ def _say(line: str) -> None:
         for bar in list(getattr(tqdm, "_instances", ())): bar.close()
     print(line, file=sys.stderr)
 
+# %% ../nbs/00_core.ipynb #d386fd2d-5
 def cli_entry(main: Callable[[list[str] | None], object]) -> Callable[[list[str] | None], int]:
     """Wrap a CLI `main(argv)`: `FlowferError` and `OSError` print one line and exit `EXIT_USER_ERROR`; SIGTERM exits
     143."""
@@ -91,6 +96,7 @@ def cli_entry(main: Callable[[list[str] | None], object]) -> Callable[[list[str]
         return 0
     return _run
 
+# %% ../nbs/00_core.ipynb #d386fd2d-6
 class ArgumentParser(argparse.ArgumentParser):
     """argparse that raises `FlowferError` (one line and exit 2 through `cli_entry`) instead of printing usage and
     exiting."""
@@ -228,6 +234,7 @@ def check_output(path: str | os.PathLike, flag: str = "--out", force: bool = Fal
     except OSError as e: raise FlowferError(f"{flag} {path}: {probe} is not writable ({e.strerror})") from None
     return path
 
+# %% ../nbs/00_core.ipynb #f72546e9-1
 @contextlib.contextmanager
 def new_folder_cleanup(folder: str | os.PathLike) -> Iterator[Path]:
     "If `folder` does not exist yet and the block fails, remove it again when it holds no file (only empty folders)."
@@ -239,6 +246,7 @@ def new_folder_cleanup(folder: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(folder)
         raise
 
+# %% ../nbs/00_core.ipynb #f72546e9-2
 def sha256_file(path: str | os.PathLike) -> str:
     "Hex SHA-256 of the file at `path`."
     h = hashlib.sha256()
@@ -246,6 +254,7 @@ def sha256_file(path: str | os.PathLike) -> str:
         for block in iter(lambda: f.read(1 << 20), b""): h.update(block)
     return h.hexdigest()
 
+# %% ../nbs/00_core.ipynb #f72546e9-3
 def read_text(path: str | os.PathLike) -> tuple[str, str]:
     """The text of `path` and its encoding: UTF-8 (a BOM is dropped) or UTF-16 with a BOM; FlowferError naming the
     file if neither."""
@@ -270,12 +279,14 @@ def _holder_note(path: Path) -> str:
         note += "; that process has ended, a process it started (a notebook kernel) still holds it"
     return note
 
+# %% ../nbs/00_core.ipynb #c6eb6fdf-1
 def _pid_alive(pid: int) -> bool:
     try: os.kill(pid, 0)
     except ProcessLookupError: return False
     except PermissionError: return True
     return True
 
+# %% ../nbs/00_core.ipynb #c6eb6fdf-2
 @contextlib.contextmanager
 def dir_lock(path: str | os.PathLike, what: str = "another run", share: bool = False) -> Iterator[Path]:
     """Hold an exclusive flock on the file `path` (its folder is created) for the block; FlowferError naming the
@@ -305,6 +316,7 @@ def dir_lock(path: str | os.PathLike, what: str = "another run", share: bool = F
         with contextlib.suppress(FileNotFoundError): path.unlink()
         os.close(fd)
 
+# %% ../nbs/00_core.ipynb #c6eb6fdf-3
 def shared_lock_fds() -> tuple[int, ...]:
     "The descriptors of the locks this process holds with share=True (to pass to a child as `pass_fds`)."
     return tuple(sorted(_SHARED_LOCKS))

@@ -126,6 +126,7 @@ def report_path(path: str | os.PathLike) -> Path:
     path = Path(path)
     return path.with_name(path.name.removesuffix(".npz") + ".report.json")
 
+# %% ../nbs/00_data.ipynb #306d2f7b-1
 def save_prepared(data: PreparedData, path: str | os.PathLike, report: dict | None = None) -> Path:
     """Write `data` to `path` (.npz) and `report` (if given, with the archive's `data_sha256`) beside it, both or
     neither (`write_together`): a crash never leaves a new file beside an old companion. Return the path."""
@@ -148,6 +149,7 @@ def save_prepared(data: PreparedData, path: str | os.PathLike, report: dict | No
     write_together(writers)
     return path
 
+# %% ../nbs/00_data.ipynb #306d2f7b-2
 _STRINGS, _INTEGERS = ("subjects", "groups", "paths", "classes"), ("labels", "frames")
 
 def _check_arrays(path: Path, arrays: dict) -> dict:
@@ -182,6 +184,7 @@ def _check_arrays(path: Path, arrays: dict) -> dict:
     if len(set(classes)) != len(classes): raise FlowferError(f"{path}: duplicate class names {classes}")
     return meta
 
+# %% ../nbs/00_data.ipynb #306d2f7b-3
 def load_prepared(path: str | os.PathLike) -> PreparedData:
     "Read a prepared data set written by `save_prepared`, refusing pickles, other format versions and malformed arrays."
     path = Path(path)
@@ -206,7 +209,6 @@ def load_prepared(path: str | os.PathLike) -> PreparedData:
     if n and (labels.min() < 0 or labels.max() >= len(classes)):
         raise FlowferError(f"{path}: labels outside 0..{len(classes) - 1} (the {len(classes)} classes)")
     return PreparedData(**{k: arrays[k] for k in _ARRAYS}, classes=tuple(classes.tolist()), meta=meta)
-
 
 # %% ../nbs/00_data.ipynb #9e34adde
 EXPRESSIONS = PAPER_CLASSES + (NEUTRAL, "contempt")  # every expression a reader recognises
@@ -236,6 +238,7 @@ class RejectedFile(FlowferError):
         self.file, self.reason, self.detail = str(file), reason, detail
         super().__init__(f"{file}: {reason}" + (f" ({detail})" if detail else ""))
 
+# %% ../nbs/00_data.ipynb #b87c71ea-1
 SIXTEEN_TO_EIGHT_SHIFT = 8  # 16 -> 8 bits keeps the high byte
 EXIF_ORIENTATION = 0x0112   # EXIF tag: 1 = upright
 # 16 bits per channel (not BMP's packed BGR;16)
@@ -266,6 +269,7 @@ def decode_image(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as e:
         raise RejectedFile(path, "truncated or corrupt image", f"{type(e).__name__}: {e}") from None
 
+# %% ../nbs/00_data.ipynb #b87c71ea-2
 def _to_rgb(im: Image.Image, path: Path, conversions: list[str]) -> tuple[np.ndarray, list[str]]:
     "The loaded Pillow image `im` as RGB uint8 (H, W, 3), appending each conversion's name to `conversions`."
     mode = im.mode
@@ -316,6 +320,7 @@ def _haar_cascade() -> cv2.CascadeClassifier:
         raise FlowferError(f"{path}: OpenCV's Haar cascade cannot be loaded (reinstall opencv-python-headless)")
     return cascade
 
+# %% ../nbs/00_data.ipynb #ec600e6b-1
 def detect_face(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
     "The largest frontal face in `rgb` uint8 (H, W, 3) as (x, y, w, h), found by OpenCV's Haar cascade; None if none."
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -326,6 +331,7 @@ def detect_face(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
     x, y, w, h = max(faces.tolist(), key=lambda b: b[2] * b[3])
     return int(x), int(y), int(w), int(h)
 
+# %% ../nbs/00_data.ipynb #ec600e6b-2
 def square_box(box, margin: float, shape) -> tuple[int, int, int]:
     """The square (x0, y0, side) around `box` (x, y, w, h) grown by `margin` of its side on each side, inside an image
     of `shape` (H, W, ...)."""
@@ -336,12 +342,14 @@ def square_box(box, margin: float, shape) -> tuple[int, int, int]:
     y0 = int(min(max(round(y + h / 2 - side / 2), 0), H - side))
     return x0, y0, side
 
+# %% ../nbs/00_data.ipynb #ec600e6b-3
 def centre_square(shape) -> tuple[int, int, int]:
     "The largest centred square (x0, y0, side) of an image of `shape` (H, W, ...)."
     H, W = shape[:2]
     side = min(H, W)
     return (W - side) // 2, (H - side) // 2, side
 
+# %% ../nbs/00_data.ipynb #ec600e6b-4
 def crop_face(rgb: np.ndarray, face_crop: str = "haar", margin: float = FACE_MARGIN) -> tuple[np.ndarray, bool | None]:
     """Square crop of `rgb` (H, W, 3) -> (crop (s, s, 3), detected): True = Haar face, False = centre fallback, None =
     face_crop 'none'."""
@@ -350,6 +358,7 @@ def crop_face(rgb: np.ndarray, face_crop: str = "haar", margin: float = FACE_MAR
     x0, y0, side = square_box(box, margin, rgb.shape) if box else centre_square(rgb.shape)
     return rgb[y0:y0 + side, x0:x0 + side], (box is not None) if face_crop == "haar" else None
 
+# %% ../nbs/00_data.ipynb #ec600e6b-5
 def resize_images(images: np.ndarray, size: int) -> np.ndarray:
     "Resize uint8 images (N, H, W, 3) to (N, size, size, 3) with OpenCV's INTER_AREA (pixel-area averaging)."
     images = np.asarray(images)
@@ -378,6 +387,7 @@ def resolve_classes(classes=None) -> tuple[str, ...]:
     if len(names) < 2: raise FlowferError(f"classes: {list(classes)}: a classifier needs at least 2 classes")
     return tuple(names)
 
+# %% ../nbs/00_data.ipynb #56a9c5cf-1
 def match_classes(names, available) -> tuple[str, ...]:
     """The classes of `available` (a data set's) that `names` spell, exactly or as an expression alias in any case; in
     `names`' order."""
@@ -392,6 +402,7 @@ def match_classes(names, available) -> tuple[str, ...]:
     if len(out) < 2: raise FlowferError(f"classes: {list(names)}: a classifier needs at least 2 distinct classes")
     return tuple(out)
 
+# %% ../nbs/00_data.ipynb #56a9c5cf-2
 LABEL_MAPS = {"ckplus": {"0": NEUTRAL, "1": "anger", "2": "contempt", "3": "disgust", "4": "fear", "5": "happiness",
                          "6": "sadness", "7": "surprise"}}  # CK+'s emotion codes (Lucey et al. 2010)
 
@@ -415,6 +426,7 @@ def parse_label_map(spec: str | dict | None) -> dict[str, str]:
         out[str(code)] = normalise_expression(name)
     return out
 
+# %% ../nbs/00_data.ipynb #56a9c5cf-3
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]|^\\\\")  # C:\... or \\server\...
 
 def _spellings(rel: str) -> list[tuple[str, str | None]]:
@@ -427,6 +439,7 @@ def _spellings(rel: str) -> list[tuple[str, str | None]]:
             if n != v: variants.append((n, f"{fix} + unicode {form}" if fix else f"unicode {form}"))
     return variants
 
+# %% ../nbs/00_data.ipynb #56a9c5cf-4
 def _inside(root: Path, rel: str) -> tuple[Path, str | None]:
     """`rel` resolved against the folder `root` (symlinks followed) -> (path, fix): the first of `_spellings` that is
     (Windows backslashes, NFC/NFD), else `rel` itself; `RejectedFile` if absolute, looping or landing outside `root`."""
@@ -441,6 +454,7 @@ def _inside(root: Path, rel: str) -> tuple[Path, str | None]:
         raise RejectedFile(rel, "path outside the source folder", f"resolves to {full}")
     return full, fix
 
+# %% ../nbs/00_data.ipynb #56a9c5cf-5
 def _read_csv(path: Path, required: tuple, optional: tuple = ()) -> tuple[list[tuple[int, dict | str]], str]:
     """Rows of the CSV `path` as (line, {column: stripped value}) or (line, problem), and the encoding it was read with.
     Columns with an empty name (a spreadsheet's trailing separator) are ignored; a column named twice is refused."""
@@ -479,6 +493,7 @@ class _Entry:
     group: str
     frames: list = field(default_factory=lambda: [0])
 
+# %% ../nbs/00_data.ipynb #51406503-1
 class _Tally:
     "What a reader did with every row: the report's counts, reasons and conversions, and the kept samples."
     def __init__(self, source, layout: str, classes: tuple, size: int, face_crop: str, margin: float, label_map=None,
@@ -606,6 +621,7 @@ class _Tally:
                     path_fixes=dict(self.path_fixes),
                     rejections=self.rejections, seconds=round(time.perf_counter() - self.start, 3))
 
+# %% ../nbs/00_data.ipynb #51406503-2
 def _decode_entries(tally: _Tally, entries, progress: bool) -> None:
     "Decode, crop and keep every image entry, rejecting (with the reason) those that fail."
     for e in tqdm(entries, desc="images", unit="img", disable=not progress):
@@ -613,6 +629,7 @@ def _decode_entries(tally: _Tally, entries, progress: bool) -> None:
         except RejectedFile as err: tally.reject(e.file, err.reason, err.detail, e.row, e.label)
         else: tally.keep(e, rgb, e.frames[0], conversions)
 
+# %% ../nbs/00_data.ipynb #51406503-3
 def _check_options(size, face_crop, margin) -> None:
     if not isinstance(size, (int, np.integer)) or not 8 <= size <= 1024:
         raise FlowferError(f"size={size!r}: expected an integer from 8 to 1024")
@@ -662,6 +679,7 @@ def _subject_pattern(subject_regex) -> re.Pattern:
         raise FlowferError(f"subject_regex={subject_regex!r}: needs a group, e.g. '^(?P<subject>S[0-9]+)_'")
     return rx
 
+# %% ../nbs/00_data.ipynb #cd175d7e-1
 def read_folders(root: str | os.PathLike, subject_regex: str, *, classes=None, size: int = DEFAULT_SIZE,
                  face_crop: str = "haar", margin: float = FACE_MARGIN, label_map=None,
                  progress: bool = False) -> tuple[PreparedData, dict]:
@@ -738,6 +756,7 @@ def read_videos(root: str | os.PathLike, segments: str | os.PathLike | None = No
         for path, entries in by_video.items(): _read_video(tally, path, entries, bar)
     return tally.finish()
 
+# %% ../nbs/00_data.ipynb #5b199fc8-1
 def _read_video(tally: _Tally, path: Path, entries: list, bar) -> None:
     "Decode the frames `entries` ask for from the video `path` into `tally`, rejecting those it cannot give."
     def reject_all(reason, detail, frames_of=lambda e: e.frames):
@@ -785,6 +804,7 @@ def prepare(source: str | os.PathLike, layout: str = "manifest", *, classes=None
     if layout == "folders": return read_folders(source, subject_regex, **common)
     return read_videos(source, segments, every_k=1 if every_k is None else every_k, **common)
 
+# %% ../nbs/00_data.ipynb #9b8b437b-1
 def report_summary(report: dict) -> str:
     """One paragraph: what was read, kept, rejected and set aside per class, why rows were rejected, face detection,
     conversions, time."""
@@ -822,6 +842,7 @@ class Protocol(str, enum.Enum):
         "What a test fold of this protocol holds out whole: 'frames', 'videos' or 'subjects'."
         return PROTOCOL_UNITS[self.value]
 
+# %% ../nbs/00_data.ipynb #785af85c-1
 PROTOCOL_UNITS = {"uniform": "frames", "video": "videos", "subject": "subjects", "loso": "subjects"}
 UNITS = ("frames", "videos", "subjects")
 PROTOCOLS = tuple(p.value for p in Protocol)
@@ -833,6 +854,7 @@ def protocol(name) -> Protocol:
     try: return Protocol(name)
     except ValueError: raise FlowferError(f"protocol {name!r}: expected one of {', '.join(PROTOCOLS)}") from None
 
+# %% ../nbs/00_data.ipynb #785af85c-2
 def _unit_codes(data: PreparedData, unit: str, rows: np.ndarray) -> np.ndarray:
     "The held-out unit of each of `rows`: its index (frames), group (videos) or subject (subjects)."
     if unit == "frames": return rows.astype(str)
@@ -843,6 +865,7 @@ def _unit_codes(data: PreparedData, unit: str, rows: np.ndarray) -> np.ndarray:
                            f"(video or sequence) to hold out whole; use 'frames' or 'subjects'")
     return data.groups[rows]
 
+# %% ../nbs/00_data.ipynb #785af85c-3
 def make_splits(data: PreparedData, kind="uniform", n_folds: int | None = None,
                 seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """Cross-validation folds [(train_idx, test_idx)] (sorted int64) over `data` for the protocol `kind` (a `Protocol`
@@ -880,6 +903,7 @@ def make_splits(data: PreparedData, kind="uniform", n_folds: int | None = None,
         if len(test) == 0: raise FlowferError(f"{kind} split, {name} (seed {seed}): the test side is empty")
     return [(tr.astype(np.int64), te.astype(np.int64)) for tr, te in folds]
 
+# %% ../nbs/00_data.ipynb #785af85c-4
 def validation_split(data: PreparedData, train_idx, fraction: float = 0.1, seed: int = 0,
                      unit: str = "frames") -> tuple[np.ndarray, np.ndarray]:
     """Split the training indices `train_idx` into (fit_idx, val_idx), sorted int64, holding out whole `unit`s (one of
@@ -953,6 +977,7 @@ def check_rejections(report: dict, max_rejected: float = MAX_REJECTED, flag: str
                        f"{first['file']}{where}: {first['reason']}); nothing written. Fix the source, or add {flag} "
                        f"{math.ceil(100 * rejected / read) / 100:g} to keep the {report['kept']} usable images")
 
+# %% ../nbs/00_data.ipynb #8b1c9aad-1
 def run_prepare(args, argv: list[str]) -> None:
     """flowfer-prepare with the arguments `args` of `cli.prepare_parser`: check --out, read SOURCE, write --out and
     its report."""
@@ -981,6 +1006,7 @@ def run_prepare(args, argv: list[str]) -> None:
         save_prepared(data, out, report)
     print(report_summary(report) + f" Wrote {out} and {report_path(out).name}.")
 
+# %% ../nbs/00_data.ipynb #8b1c9aad-2
 def prepare_cli(argv: list[str] | None = None) -> int:
     """flowfer-prepare: read SOURCE, write --out (.npz) and its report, print a one-paragraph summary (see
     `cli.prepare_parser`)."""

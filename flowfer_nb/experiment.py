@@ -49,6 +49,7 @@ class Profile:
     data_name: str = "default"  # the synthetic set's file name part: profiles with the same synthetic set share it
     variants: tuple = ()        # the variants chapter 15 runs besides the paper's method and the adopted one
     generative: str = "generative_quick"  # chapter 07's generative model (flowfer_nb/configs/<generative>.json)
+    variant_protocols: tuple = ("uniform", "subject")  # where the adopted variant runs beside the paper's method
 
 # the grid's shortlist, fixed from a screening on the synthetic set only (chapter 15 says which and why) before the grid
 # ran; any other variant of chapter 15's VARIANTS runs by adding its name here
@@ -59,8 +60,11 @@ PROFILES = {
                      CNNConfig(width=4, epochs=2, image_size=16, batch_size=32),
                      folds=dict(uniform=3, video=3, subject=3, loso=None), run_folds=dict(video=2, loso=2),
                      data_name="smoke", variants=("flowgmm", "subject-norm"), generative="generative_smoke"),
-    "quick": Profile("quick", {}, "quick", CNNConfig(), folds=dict(DEFAULT_FOLDS, loso=None),
-                     run_folds=dict(video=3, loso=0)),
+    # quick fits the default run into 20 minutes on 2 cores: 5-fold instead of the paper's 10-fold (every image still
+    # tested once), 2 of the 5 video folds, and the adopted variant under the subject protocol only (where it was
+    # adopted); the paper profile runs it all
+    "quick": Profile("quick", {}, "quick", CNNConfig(), folds=dict(uniform=5, video=5, subject=5, loso=None),
+                     run_folds=dict(video=2, loso=0), variant_protocols=("subject",)),
     "grid": Profile("grid", {}, "quick", CNNConfig(), folds=dict(DEFAULT_FOLDS, loso=None),
                     run_folds=dict(uniform=1, loso=0), variants=GRID_VARIANTS),
     "paper": Profile("paper", {}, "paper", CNNConfig(width=32, blocks=(2, 2, 2, 2), epochs=40, lr=1e-3, image_size=64),
@@ -88,6 +92,7 @@ def check_writable_dir(name: str, value) -> Path:
         raise FlowferError(f"{name} {str(path)!r}: {probe} is not a writable folder")
     return path
 
+# %% ../nbs/04_experiment.ipynb #825e29bb-1
 def validate_parameters(params: dict, required=PARAMETER_NAMES) -> dict:
     "Check notebook parameters (`PARAMETER_NAMES`; `required` must be present); return them with paths as `Path`."
     unknown = sorted(set(params) - set(PARAMETER_NAMES))
@@ -112,6 +117,7 @@ def validate_parameters(params: dict, required=PARAMETER_NAMES) -> dict:
         if k in params: out[k] = check_writable_dir(k, params[k])
     return out
 
+# %% ../nbs/04_experiment.ipynb #825e29bb-2
 def experiment_dirs(data, profile: str, seed: int, results_dir, figures_dir, work_dir) -> tuple:
     """Validate the pipeline parameters that are set and resolve the output folders; those left at None go under one
     temporary folder, which lives as long as the returned handle. -> (results_dir, figures_dir, work_dir, tmp or
@@ -178,6 +184,7 @@ def store_dir(work_dir) -> Path:
     "The fold store of the run whose chapter folder is `work_dir`: its sibling `folds/`."
     return Path(work_dir).parent / "folds"
 
+# %% ../nbs/04_experiment.ipynb #dc8534f2-1
 def fold_key(kind: str, data_sha256: str, config: dict, protocol: str, n_folds, split_seed: int, fold: int, test_idx,
              classes=PAPER_CLASSES) -> tuple[str, str]:
     """The fingerprint of one fold -> (store key, fold fingerprint). The fold fingerprint is `train.fold_fingerprint` of
@@ -191,6 +198,7 @@ def fold_key(kind: str, data_sha256: str, config: dict, protocol: str, n_folds, 
     key = hashlib.sha256(json.dumps(dict(fingerprint=fingerprint, kind=kind, epochs=epochs), sort_keys=True).encode())
     return key.hexdigest(), fingerprint
 
+# %% ../nbs/04_experiment.ipynb #dc8534f2-2
 @torch.no_grad()
 def flow_test_outputs(model, images: np.ndarray, batch: int = LATENT_BATCH) -> dict:
     """Per test image, in eval mode without noise: `posterior` p(y|x) (N, c) float64, `pred` argmax (N,), `z1_prime`
@@ -206,16 +214,19 @@ def flow_test_outputs(model, images: np.ndarray, batch: int = LATENT_BATCH) -> d
         out["z"].append(torch.cat([z.flatten(1) for z in lat["z"]], 1).float().numpy())
     return {k: np.concatenate(v) for k, v in out.items()}
 
+# %% ../nbs/04_experiment.ipynb #dc8534f2-3
 def _save_npz(path: Path, **arrays) -> None:
     "np.savez to `path` atomically (a killed run leaves no half-written archive)."
     with atomic_write(path, "wb") as f: np.savez(f, **arrays)
 
+# %% ../nbs/04_experiment.ipynb #dc8534f2-4
 def _read_npz(path: Path, keys) -> dict | None:
     "The `keys` of the .npz at `path`, or None when it is missing or lacks one."
     if not path.is_file(): return None
     with np.load(path, allow_pickle=False) as z:
         return {k: z[k] for k in keys} if set(keys) <= set(z.files) else None
 
+# %% ../nbs/04_experiment.ipynb #dc8534f2-5
 def _train_flow(data: PreparedData, train_idx, test_idx, config: dict, out: Path,
                 fingerprint: str) -> tuple[dict, dict]:
     "Train (or resume) a flow fold in `out`; -> (metrics, flow_test_outputs of the test rows)."
@@ -232,6 +243,7 @@ def _train_flow(data: PreparedData, train_idx, test_idx, config: dict, out: Path
     return dict(accuracy=metrics["test_accuracy"], bpd=metrics["test_bpd"], seconds=metrics["seconds"],
                 confusion=np.asarray(metrics["confusion_matrix"]["counts"])), outputs
 
+# %% ../nbs/04_experiment.ipynb #dc8534f2-6
 CNN_WEIGHTS = "cnn.pt"  # a CNN fold's selected weights (state dict) in its store folder
 
 def _train_cnn(data: PreparedData, train_idx, test_idx, config: dict, out: Path, fingerprint: str) -> tuple[dict, dict]:
@@ -250,6 +262,7 @@ def _train_cnn(data: PreparedData, train_idx, test_idx, config: dict, out: Path,
     return dict(accuracy=metrics["accuracy"], seconds=metrics["seconds"],
                 confusion=np.asarray(metrics["confusion"])), outputs
 
+# %% ../nbs/04_experiment.ipynb #dc8534f2-7
 def load_cnn(folder) -> ResNetCNN:
     "The CNN of a finished CNN fold folder of the store, with its selected weights, on the CPU in eval mode."
     folder = Path(folder)
@@ -261,14 +274,26 @@ def load_cnn(folder) -> ResNetCNN:
     model.load_state_dict(torch.load(folder / CNN_WEIGHTS, map_location="cpu", weights_only=True))
     return model.eval()
 
+# %% ../nbs/04_experiment.ipynb #dc8534f2-8
+def _fold_folder(store: Path, name: str, protocol: str, fold: int, key: str) -> Path:
+    """The store folder of the fold with store key `key`: the existing one under any model name (the name only labels
+    the folder; the key says what was trained), else `<name>-<protocol>-<fold>-<key[:12]>`."""
+    tail = f"-{protocol}-{fold:02d}-{key[:12]}"
+    for found in sorted(store.glob(f"*{tail}")) if store.is_dir() else ():
+        record = found / "fold.json"
+        if record.is_file() and json.loads(record.read_text()).get("key") == key: return found
+    return store / f"{name}{tail}"
+
+# %% ../nbs/04_experiment.ipynb #dc8534f2-9
 def store_fold(data_path, kind: str, name: str, config: dict, protocol: str, n_folds, split_seed: int, fold: int,
                train_idx, test_idx, store, classes=PAPER_CLASSES) -> dict:
-    """Train one fold into the store (or read it back when its fingerprint is there). Returns name, kind, fold, reused,
-    accuracy, seconds, confusion (c, c), folder, test_idx and the test rows' outputs (FOLD_KEYS[kind])."""
+    """Train one fold into the store (or read it back when its store key is there, under whichever model name trained
+    it). Returns name, kind, fold, reused, accuracy, seconds, confusion (c, c), folder, test_idx and the test rows'
+    outputs (FOLD_KEYS[kind])."""
     test_idx = np.asarray(test_idx, dtype=np.int64)
     key, fingerprint = fold_key(kind, sha256_file(data_path), config, protocol, n_folds, split_seed, fold, test_idx,
                                 classes)
-    out = Path(store) / f"{name}-{protocol}-{fold:02d}-{key[:12]}"
+    out = _fold_folder(Path(store), name, protocol, fold, key)
     record = dict(key=key, fingerprint=fingerprint, kind=kind, name=name, protocol=protocol, n_folds=n_folds,
                   split_seed=int(split_seed), fold=int(fold), data=str(data_path), config=config)
     if (out / "fold.json").is_file():
@@ -293,6 +318,7 @@ def fold_subset(n_folds: int, cap: int | None, seed: int) -> list[int]:
     if cap < 0: raise FlowferError(f"fold cap {cap}: expected a non-negative number of folds or None")
     return sorted(np.random.default_rng(seed).choice(n_folds, cap, replace=False).tolist())
 
+# %% ../nbs/04_experiment.ipynb #6411315a-1
 def protocol_plan(data: PreparedData, protocol_name: str, profile, seed: int) -> tuple[list, list[int]]:
     """The profile's folds of a protocol, `make_splits(data, protocol, n, seed)`, and which of them run. -> (splits,
     folds)."""
@@ -300,6 +326,7 @@ def protocol_plan(data: PreparedData, protocol_name: str, profile, seed: int) ->
     splits = make_splits(data, name, prof.folds.get(name), seed)
     return splits, fold_subset(len(splits), prof.run_folds.get(name), seed)
 
+# %% ../nbs/04_experiment.ipynb #6411315a-2
 def flow_config(profile, seed: int, protocol_name: str, model: dict | None = None, train: dict | None = None) -> dict:
     """The profile's flow configuration {model, train}, seeded, validation holding out the protocol's unit, with the
     overrides `model` and `train` (a variant) applied."""
@@ -309,13 +336,16 @@ def flow_config(profile, seed: int, protocol_name: str, model: dict | None = Non
                                        "val_split": protocol(protocol_name).unit})
     return dict(model=model_cfg.to_dict(), train=train_cfg.to_dict())
 
+# %% ../nbs/04_experiment.ipynb #6411315a-3
 def cnn_config(profile, seed: int, protocol_name: str) -> dict:
     "The profile's CNN configuration, seeded, validation holding out the protocol's unit."
     return replace(get_profile(profile).cnn, seed=seed, val_unit=protocol(protocol_name).unit).to_dict()
 
+# %% ../nbs/04_experiment.ipynb #6411315a-4
 def _fold_cost(job: dict) -> float:
     return (4.0 if job["kind"] == "flow" else 1.0) * len(job["train_idx"])
 
+# %% ../nbs/04_experiment.ipynb #6411315a-5
 def cross_validate(data_path, protocol_name: str, models: dict, profile, seed: int, store, n_jobs: int = 1, log=print,
                    folds: list[int] | None = None) -> tuple[dict, list, list[int]]:
     """Run (or read from `store`) the folds of `protocol_name` for `models` = {name: (kind, config)} (configs from
@@ -333,6 +363,7 @@ def cross_validate(data_path, protocol_name: str, models: dict, profile, seed: i
     out = {model_name: [r for r in results if r["name"] == model_name] for model_name in models}
     return out, splits, folds
 
+# %% ../nbs/04_experiment.ipynb #6411315a-6
 OOF_NAME = "oof.npz"
 OOF_COMMON = ("classes", "labels", "subjects", "fold")
 
@@ -363,6 +394,7 @@ def oof_arrays(data: PreparedData, results: dict) -> dict:
         for key in FOLD_KEYS[rs[0]["kind"]][1:]: arrays[f"{name}_{key}"] = stack(rs, key)
     return arrays
 
+# %% ../nbs/04_experiment.ipynb #6411315a-7
 def _check_oof(oof: dict, path) -> None:
     missing = [k for k in OOF_COMMON if k not in oof]
     if missing: raise FlowferError(f"{path}: the out-of-fold file lacks {missing}")
@@ -373,12 +405,14 @@ def _check_oof(oof: dict, path) -> None:
     wrong = [k for k in oof if k.endswith(("_posterior", "_probs")) and np.shape(oof[k]) != (n, c)]
     if wrong: raise FlowferError(f"{path}: {wrong} are not (images, classes) = ({n}, {c})")
 
+# %% ../nbs/04_experiment.ipynb #6411315a-8
 def save_oof(path, oof: dict) -> Path:
     "Write the out-of-fold record `oof` (see `oof_arrays`) to the .npz `path` atomically; returns the path."
     _check_oof(oof, path)
     _save_npz(Path(path), **oof)
     return Path(path)
 
+# %% ../nbs/04_experiment.ipynb #6411315a-9
 def load_oof(path) -> dict:
     "The arrays of an out-of-fold file; a missing, unreadable or incomplete file raises FlowferError naming it."
     path = Path(path)
@@ -390,6 +424,7 @@ def load_oof(path) -> dict:
     _check_oof(oof, path)
     return oof
 
+# %% ../nbs/04_experiment.ipynb #6411315a-10
 def oof_fold_accuracy(oof: dict, model: str) -> np.ndarray:
     "Accuracy of `model` on each fold of an out-of-fold record, in fold order. -> (n_folds,)."
     if f"{model}_pred" not in oof: raise FlowferError(f"model {model!r}: the out-of-fold record has no {model}_pred")

@@ -138,6 +138,7 @@ def overlay_saliency(ax, face: np.ndarray, sal: np.ndarray):
     ax.set_yticks([])
     return ax
 
+# %% ../nbs/14_explain.ipynb #2e3d3e8d-1
 def plot_scores(ax, scores: np.ndarray, classes, true: int | None = None):
     """Horizontal bars of log p(x, y=i) - max_j log p(x, y=j) (nats, 0 for the best class) of one image, scores (c,),
     each labelled with the posterior p(y=i|x); the true class's name in bold."""
@@ -159,6 +160,7 @@ def plot_scores(ax, scores: np.ndarray, classes, true: int | None = None):
     ax.tick_params(length=2, pad=1)
     return ax
 
+# %% ../nbs/14_explain.ipynb #2e3d3e8d-2
 def explain_gallery(faces, sal, scores, moved, true, classes, row_labels):
     """The gallery: per image a row of face, saliency overlay, class scores and the face moved toward each other class.
     faces uint8 (N, S, S, 3), sal (N, S, S), scores (N, c), moved uint8 (N, c, S, S, 3), true (N,), row_labels (N,)."""

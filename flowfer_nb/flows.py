@@ -162,6 +162,7 @@ class ZeroConv2d(nn.Module):
     def forward(self, x):
         return self.conv(x) * torch.exp(self.logs * ZERO_CONV_LOGSCALE)
 
+# %% ../nbs/01_flows.ipynb #c48dc588-1
 def coupling_net(in_channels: int, hidden: int, out_channels: int) -> nn.Sequential:
     "conv3x3 -> ReLU -> conv1x1 -> ReLU -> ZeroConv3x3, as in Glow (no batch statistics anywhere)."
     net = nn.Sequential(nn.Conv2d(in_channels, hidden, 3, padding=1), nn.ReLU(),
@@ -171,6 +172,7 @@ def coupling_net(in_channels: int, hidden: int, out_channels: int) -> nn.Sequent
         nn.init.zeros_(conv.bias)
     return net
 
+# %% ../nbs/01_flows.ipynb #c48dc588-2
 class AffineCoupling(nn.Module):
     """y_a = x_a, y_b = (x_b + t) * sigmoid(r + 2) with (r, t) = net(x_a, cond); log|det| = sum logsigmoid(r + 2).
     x: (B, C, H, W), cond: (B, cond_channels) or None -> (y, logdet: (B,))."""
@@ -231,16 +233,19 @@ def squeeze2d(x: torch.Tensor) -> torch.Tensor:
     B, C, H, W = x.shape
     return x.reshape(B, C, H // 2, 2, W // 2, 2).permute(0, 1, 3, 5, 2, 4).reshape(B, 4 * C, H // 2, W // 2)
 
+# %% ../nbs/01_flows.ipynb #f4fd8b70-1
 def unsqueeze2d(y: torch.Tensor) -> torch.Tensor:
     "Inverse of `squeeze2d`. y: (B, 4C, H, W) -> (B, C, 2H, 2W)."
     B, C4, H, W = y.shape
     return y.reshape(B, C4 // 4, 2, 2, H, W).permute(0, 1, 4, 2, 5, 3).reshape(B, C4 // 4, 2 * H, 2 * W)
 
+# %% ../nbs/01_flows.ipynb #f4fd8b70-2
 class Squeeze(nn.Module):
     "`squeeze2d` as a layer: x: (B, C, H, W) -> (y: (B, 4C, H/2, W/2), logdet 0: (B,))."
     def forward(self, x): return squeeze2d(x), x.new_zeros(x.shape[0])
     def reverse(self, y): return unsqueeze2d(y)
 
+# %% ../nbs/01_flows.ipynb #f4fd8b70-3
 class Split(nn.Module):
     """x = (h, z) along channels; z is scored under N(mean, exp(log_sd)^2) with (mean, log_sd) = ZeroConv(h), plus, when
     the prior is class-conditional (`n_classes` > 0), learned per-class maps (a_y, b_y) of z's shape added to mean and
@@ -313,6 +318,7 @@ class GlowLevel(nn.Module):
             x = step.reverse(x)
         return self.squeeze.reverse(x)
 
+# %% ../nbs/01_flows.ipynb #49c892f4-1
 class Glow(nn.Module):
     """Multi-scale Glow f: x -> Z = [z4, z3, z2, z1] (finest first, for 4 levels), a per-sample log-det and log-prior.
     x: (B, C, S, S) -> (Z: list of n_blocks tensors, logdet f: (B,), log p(z4..z2 | h): (B,)). With `n_classes` > 0 the

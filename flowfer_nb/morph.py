@@ -41,11 +41,13 @@ def encode(model, images: np.ndarray, batch: int = ENCODE_BATCH) -> list[torch.T
         parts.append(model.latents(xb, y=torch.zeros(len(xb), dtype=torch.long))["z"])
     return [torch.cat([p[level] for p in parts]) for level in range(len(parts[0]))]
 
+# %% ../nbs/07_morph.ipynb #22a9c317-1
 def _check_classes(labels: np.ndarray, n_classes: int, where: str) -> None:
     "Refuse labels where a class has no images, or no images of other classes."
     missing = [c for c in range(n_classes) if not (labels == c).any() or (labels == c).all()]
     if missing: raise FlowferError(f"{where}: classes {missing} have no images, or no images of other classes")
 
+# %% ../nbs/07_morph.ipynb #22a9c317-2
 def class_shifts(zs: list[torch.Tensor], labels: np.ndarray, n_classes: int) -> list[list[torch.Tensor]]:
     """For each class c and level l: mean of z_l over class c minus mean over the other classes.
     -> [c][l] (C_l, H_l, W_l)."""
@@ -54,17 +56,20 @@ def class_shifts(zs: list[torch.Tensor], labels: np.ndarray, n_classes: int) -> 
     y = torch.as_tensor(labels)
     return [[z[y == c].mean(0) - z[y != c].mean(0) for z in zs] for c in range(n_classes)]
 
+# %% ../nbs/07_morph.ipynb #22a9c317-3
 def move(z_src: list[torch.Tensor], shift: list[torch.Tensor], zero_top: bool = False) -> list[torch.Tensor]:
     "Z_src + shift level by level; with `zero_top` the top latent z1 is set to zero (the paper's variant)."
     out = [z + d for z, d in zip(z_src, shift)]
     if zero_top: out[-1] = torch.zeros_like(out[-1])
     return out
 
+# %% ../nbs/07_morph.ipynb #22a9c317-4
 @torch.no_grad()
 def decode(model, zs: list[torch.Tensor]) -> np.ndarray:
     "x = f^-1(Z), quantised back to uint8 like the data. -> (N, S, S, 3)."
     return model.postprocess(model.decode(zs)).permute(0, 2, 3, 1).numpy()
 
+# %% ../nbs/07_morph.ipynb #22a9c317-5
 @torch.no_grad()
 def quantised(model, images: np.ndarray) -> np.ndarray:
     """The images as the model sees them and `decode` returns them: at its size and its n_bits, at the bin centres.
@@ -203,6 +208,7 @@ def generative_config(profile, seed: int, name: str | None = None) -> dict:
     train = TrainConfig.from_dict({**train_cfg.to_dict(), "seed": seed, "val_split": "subjects"})
     return dict(model=model_cfg.to_dict(), train=train.to_dict())
 
+# %% ../nbs/07_morph.ipynb #b044df19-1
 def shown_fold(data, subject: str | None = None) -> tuple[str, int, list]:
     """The shown subject (default: the last by id, as chapter 06's left-out subject), its leave-one-subject-out fold
     and the folds. data: `PreparedData` of the six classes -> (subject, fold, splits)."""
@@ -211,6 +217,7 @@ def shown_fold(data, subject: str | None = None) -> tuple[str, int, list]:
     splits = make_splits(data, SHOWN_PROTOCOL)
     return subject, held_out_fold(splits, data.subjects, subject), splits
 
+# %% ../nbs/07_morph.ipynb #b044df19-2
 def _shown_store_fold(data_path, kind: str, name: str, config: dict, seed: int, work_dir, subject) -> dict:
     ds = load_prepared(data_path).subset_classes(PAPER_CLASSES)
     subject, k, splits = shown_fold(ds, subject)
@@ -218,6 +225,7 @@ def _shown_store_fold(data_path, kind: str, name: str, config: dict, seed: int, 
                    store_dir(work_dir))
     return dict(subject=subject, fold=k, result=r, train_idx=splits[k][0], test_idx=splits[k][1])
 
+# %% ../nbs/07_morph.ipynb #b044df19-3
 def generative_model(data_path, profile, seed: int, work_dir, subject: str | None = None,
                      config: str | None = None, refit: bool = True) -> dict:
     """The generative model that never saw `subject`, from the store of `work_dir` (trained there once), its
@@ -230,6 +238,7 @@ def generative_model(data_path, profile, seed: int, work_dir, subject: str | Non
     parts = refit_priors(model, ds.images[out["train_idx"]], ds.labels[out["train_idx"]]) if refit else []
     return dict(out, model=model, refitted=parts, config=config or get_profile(profile).generative)
 
+# %% ../nbs/07_morph.ipynb #b044df19-4
 def expression_judge(data_path, profile, seed: int, work_dir, subject: str | None = None) -> dict:
     """The CNN (the profile's configuration) that never saw `subject`, from the store of `work_dir`: {subject, fold,
     result, model (eval mode), train_idx, test_idx}."""

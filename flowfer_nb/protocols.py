@@ -12,11 +12,10 @@ from .core import FlowferError
 from .data import PreparedData, protocol
 
 # %% auto #0
-__all__ = ['VARIANT_PROTOCOLS', 'PROTOCOL_NAMES', 'CONFOUNDED', 'MODEL_NAMES', 'PROTOCOL_TICKS', 'MODEL_STYLE', 'JITTER',
-           'GROUP_WIDTH', 'video_confounded', 'protocol_label', 'protocol_table', 'plot_protocols']
+__all__ = ['PROTOCOL_NAMES', 'CONFOUNDED', 'MODEL_NAMES', 'PROTOCOL_TICKS', 'MODEL_STYLE', 'JITTER', 'GROUP_WIDTH',
+           'video_confounded', 'protocol_label', 'protocol_table', 'plot_protocols']
 
 # %% ../nbs/11_protocols.ipynb #1e2a5c80
-VARIANT_PROTOCOLS = ("uniform", "subject")  # where the adopted variant runs beside the paper's method
 PROTOCOL_NAMES = {"uniform": "uniform k-fold over frames (paper)", "video": "k-fold grouped by video",
                   "subject": "k-fold grouped by subject", "loso": "leave one subject out"}
 CONFOUNDED = " (confounded by identity)"
@@ -39,14 +38,15 @@ def protocol_label(name: str, confounded: bool) -> str:
 # %% ../nbs/11_protocols.ipynb #7edb6e75
 def protocol_table(folds: pd.DataFrame, folds_in_protocol: dict, subject_intervals: dict,
                    confounded: bool) -> pd.DataFrame:
-    """folds: one row per (protocol, model, fold) with accuracy in [0, 1], n_test and n_subjects; folds_in_protocol:
+    """folds: one row per (protocol, model, fold) with accuracy in [0, 1], n_test, n_subjects and subjects (the fold's
+    test subjects, a tuple: "subjects tested" counts each subject once over the folds); folds_in_protocol:
     protocol -> folds it has; subject_intervals: (protocol, model) -> dict(mean, low, high, n) in % (or missing).
     -> one row per (protocol, model) in first-seen order."""
     g = folds.groupby(["protocol", "model"], sort=False)
     t = g["accuracy"].agg(accuracy_mean="mean", accuracy_std="std").mul(100)
     t["folds run / in protocol"] = [f"{n} / {folds_in_protocol[p]}" for (p, _), n in g.size().items()]
     t["test images"] = g["n_test"].sum()
-    t["subjects tested"] = g["n_subjects"].sum()
+    t["subjects tested"] = g["subjects"].agg(lambda per_fold: len(set().union(*map(set, per_fold))))
     t["validation holds out"] = [protocol(p).unit if m in ("flow", "variant", "cnn") else "none" for p, m in t.index]
     iv = [subject_intervals.get(k) for k in t.index]
     t["per subject (95% CI)"] = [MISSING if r is None or r["low"] is None

@@ -114,12 +114,14 @@ PAPER_KEYS = ("source", "table1", "table2", "facts")
 def _is_number(v) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
+# %% ../nbs/08_report.ipynb #fe10a372-1
 def _check_table1(t, src):
     if not isinstance(t, dict): raise FlowferError(f"{src}: table1 must map row labels to numbers, got {t!r}")
     for k, v in t.items():
         if v is not None and not _is_number(v):
             raise FlowferError(f"{src}: table1.{k} is {v!r}; expected a number or null")
 
+# %% ../nbs/08_report.ipynb #fe10a372-2
 def _check_table2(t, src):
     if not isinstance(t, dict) or not {"classes", "counts"} <= set(t):
         raise FlowferError(f"{src}: table2 must hold 'classes' and 'counts'")
@@ -134,6 +136,7 @@ def _check_table2(t, src):
            if not isinstance(v, int) or isinstance(v, bool) or v < 0]
     if bad: raise FlowferError(f"{src}: table2.counts must be non-negative integers; (row, column, value) {bad[0]}")
 
+# %% ../nbs/08_report.ipynb #fe10a372-3
 def _check_facts(t, src):
     if not isinstance(t, dict): raise FlowferError(f"{src}: facts must map names to {{value, section, what}}")
     for k, f in t.items():
@@ -142,6 +145,7 @@ def _check_facts(t, src):
         if not (_is_number(f["value"]) or isinstance(f["value"], str)):
             raise FlowferError(f"{src}: facts.{k}.value is {f['value']!r}; expected a number or a string")
 
+# %% ../nbs/08_report.ipynb #fe10a372-4
 def paper_numbers(path=None) -> dict:
     "The paper's numbers from `configs/paper_numbers.json` (or `path`), validated; null where the paper gives none."
     src = Path(path) if path is not None else resources.files("flowfer_nb") / "configs" / "paper_numbers.json"
@@ -155,6 +159,7 @@ def paper_numbers(path=None) -> dict:
     _check_facts(numbers_["facts"], src)
     return numbers_
 
+# %% ../nbs/08_report.ipynb #fe10a372-5
 def add_paper_column(df: pd.DataFrame, table: str = "table1", column: str = "paper",
                      numbers_: dict | None = None, rows=None) -> pd.DataFrame:
     """A copy of `df` with `column` holding the paper's Table I number for each row label ('n/a' where null). `rows`, a
@@ -246,6 +251,7 @@ def _check_points(emb, labels, subjects, classes):
         raise FlowferError(f"plot_tsne: labels outside 0..{len(classes) - 1}")
     return emb, labels.astype(int), subjects
 
+# %% ../nbs/08_report.ipynb #8387fd7c-1
 def subject_medoids(emb, subjects) -> dict:
     "For each subject, its point (2,) nearest the coordinate-wise median of its points in `emb` (N, 2)."
     emb, subjects = np.asarray(emb, dtype=float), np.asarray(subjects).astype(str)
@@ -255,6 +261,7 @@ def subject_medoids(emb, subjects) -> dict:
         out[s] = pts[np.argmin(((pts - np.median(pts, axis=0)) ** 2).sum(1))]
     return out
 
+# %% ../nbs/08_report.ipynb #8387fd7c-2
 CLUSTER_RADIUS = 0.08  # a subject "clusters" if most of its points lie within this share of the plot's extent
                        # of its medoid
 CLUSTER_SHARE = 0.5
@@ -267,6 +274,7 @@ def clustered_subjects(emb, subjects, medoids: dict) -> list:
     return [s for s, m in medoids.items()
             if (np.linalg.norm(emb[subjects == s] - m, axis=1) <= radius).mean() >= CLUSTER_SHARE]
 
+# %% ../nbs/08_report.ipynb #8387fd7c-3
 LABEL_PAD = 1.15  # labels are kept apart by this factor of their size
 LEADER_MIN_SHIFT = 0.5  # a label moved by more than this many label heights gets a line to its medoid
 
@@ -287,6 +295,7 @@ def separate_boxes(centres, sizes, iters: int = 200) -> np.ndarray:
         if not moved: break
     return pos
 
+# %% ../nbs/08_report.ipynb #8387fd7c-4
 def _declutter(ax, texts):
     "Move overlapping text labels of `ax` apart (in display space) and draw a leader line for the ones moved far."
     if len(texts) < 2: return
@@ -303,6 +312,7 @@ def _declutter(ax, texts):
                 (x0, y0), (x1, y1) = inv.transform(c), inv.transform(n)
                 ax.plot([x0, x1], [y0, y1], color="0.3", lw=0.4, zorder=2.5)
 
+# %% ../nbs/08_report.ipynb #8387fd7c-5
 def plot_tsne(ax, emb, labels, subjects, classes, title: str = ""):
     """Scatter a 2-D embedding `emb` (N, 2) coloured by `labels` (N,) into `classes`, subjects (N,) by marker or by id
     text."""

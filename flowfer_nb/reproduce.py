@@ -133,8 +133,10 @@ class NotebookFailed(Exception):
         super().__init__(f"{notebook} failed: {error} (executed notebook: {executed})")
         self.notebook, self.error, self.executed = notebook, error, executed
 
+# %% ../nbs/09_reproduce.ipynb #68b1a411-1
 def _now() -> str: return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
+# %% ../nbs/09_reproduce.ipynb #68b1a411-2
 def make_run_id(now: dt.datetime | None = None) -> str:
     """UTC time and short git revision, e.g. '20260101T120000Z-a15ba93' ('-dirty' with uncommitted changes, 'nogit'
     outside git)."""
@@ -143,6 +145,7 @@ def make_run_id(now: dt.datetime | None = None) -> str:
     short = "nogit" if rev is None else rev[:7] + ("-dirty" if rev.endswith("-dirty") else "")
     return f"{now:%Y%m%dT%H%M%SZ}-{short}"
 
+# %% ../nbs/09_reproduce.ipynb #68b1a411-3
 def _new_run_dir(runs_dir: Path) -> tuple[str, Path]:
     base = make_run_id()
     for k in range(1, 100):
@@ -153,6 +156,7 @@ def _new_run_dir(runs_dir: Path) -> tuple[str, Path]:
         except FileExistsError: continue
     raise FlowferError(f"{runs_dir}: too many runs named {base}")
 
+# %% ../nbs/09_reproduce.ipynb #68b1a411-4
 def _load_summary(path: Path) -> dict:
     if not path.exists(): return dict(notebooks={}, runs={})
     try: s = json.loads(path.read_text())
@@ -161,10 +165,12 @@ def _load_summary(path: Path) -> dict:
         raise FlowferError(f"{path}: not a summary written by flowfer-reproduce; move it away")
     return s
 
+# %% ../nbs/09_reproduce.ipynb #68b1a411-5
 def _error_line(ename: str, evalue: str) -> str:
     lines = [l for l in str(evalue).splitlines() if l.strip()]
     return f"{ename}: {lines[-1].strip()}" if lines else ename
 
+# %% ../nbs/09_reproduce.ipynb #68b1a411-6
 def _execute(nb: Path, executed: Path, params: dict, cwd: Path) -> str | None:
     "Run `nb` with papermill into `executed`; None on success, else the error's last line."
     import papermill as pm
@@ -178,6 +184,7 @@ def _execute(nb: Path, executed: Path, params: dict, cwd: Path) -> str | None:
                                                                          # or timed out
     return None
 
+# %% ../nbs/09_reproduce.ipynb #68b1a411-7
 def _read_notebook_summary(path: Path) -> tuple[dict | None, str | None]:
     "The notebook's summary.json as (summary, None), or (None, why it is not usable)."
     if not path.is_file(): return None, f"it wrote no {path}"
@@ -199,6 +206,7 @@ def _unfinished_run(summary: dict, key: dict, runs_dir: Path) -> str | None:
             return run_id if resumable else None
     return None
 
+# %% ../nbs/09_reproduce.ipynb #b129f8fe-1
 def _remove_stale_temporaries(dirs, log) -> None:
     """Delete the `.NAME.*.tmp` files that `atomic_write` leaves when a run is killed mid-write (safe: the caller holds
     the lock)."""
@@ -206,11 +214,13 @@ def _remove_stale_temporaries(dirs, log) -> None:
     for p in stale: p.unlink(missing_ok=True)
     if stale: log(f"removed {len(stale)} temporary file(s) left by a killed run: {', '.join(p.name for p in stale)}")
 
+# %% ../nbs/09_reproduce.ipynb #b129f8fe-2
 def _reuse_note(nb_summary: dict | None) -> str:
     "', reused: folds [0, 1]' for each non-empty list a notebook's summary gives under a key starting with 'reused'."
     items = [(k, v) for k, v in (nb_summary or {}).items() if k.startswith("reused") and isinstance(v, list) and v]
     return "".join(f", {k.replace('_', ' ')}: {v}" for k, v in items)
 
+# %% ../nbs/09_reproduce.ipynb #b129f8fe-3
 def _check_request(notebooks, nbs_dir: Path, out: Path, params: dict) -> tuple[str, dict, list[Path]]:
     """Everything checkable before the lock: parameters, notebooks, kernel, output folders. -> (data spec, user params,
     paths)."""
@@ -228,6 +238,7 @@ def _check_request(notebooks, nbs_dir: Path, out: Path, params: dict) -> tuple[s
     _load_summary(out / "results" / "summary.json")  # refuse a foreign summary.json before anything runs
     return spec, user, paths
 
+# %% ../nbs/09_reproduce.ipynb #b129f8fe-4
 def _open_run(summary: dict, key: dict, paths: list[Path], runs_dir: Path, resume: bool, log) -> tuple[str, Path, dict]:
     """The run to write into: the unfinished run of the same key (resumed) or a new one. -> (run id, run folder, its
     record)."""
@@ -249,6 +260,7 @@ def _open_run(summary: dict, key: dict, paths: list[Path], runs_dir: Path, resum
     for k in ("failed", "error"): record.pop(k, None)
     return run_id, run_dir, record
 
+# %% ../nbs/09_reproduce.ipynb #b129f8fe-5
 def _run_notebook(path: Path, nbs_dir: Path, nb_params: dict, run_id: str, run_dir: Path, results_dir: Path) -> dict:
     "Execute one notebook with its parameters and read its summary. -> the notebook's entry for summary.json."
     executed = run_dir / path.name
@@ -262,6 +274,7 @@ def _run_notebook(path: Path, nbs_dir: Path, nb_params: dict, run_id: str, run_d
     else: entry["summary"] = nb_summary
     return entry
 
+# %% ../nbs/09_reproduce.ipynb #b129f8fe-6
 def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], None] = print,
                  generate: Callable | None = None, resume: bool = True) -> dict:
     """Check everything, lock `out`, prepare `params['data']` and run `notebooks` (in `nbs_dir`) in order; return the

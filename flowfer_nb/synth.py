@@ -141,6 +141,7 @@ class _Grid:
     px: np.ndarray
     face: np.ndarray = None
 
+# %% ../nbs/00_synth.ipynb #939a6073-1
 def _paint(img, alpha, colour) -> None:
     "Blend the channel-first canvas img (3, B, S, S) in place towards `colour` (3,) with weight alpha (B, S, S)."
     alpha = np.broadcast_to(alpha, img.shape[1:])
@@ -150,6 +151,7 @@ def _paint(img, alpha, colour) -> None:
         tmp *= alpha
         img[k] += tmp
 
+# %% ../nbs/00_synth.ipynb #939a6073-2
 def _head(img, q: _Grid, g: dict, K: dict) -> np.ndarray:
     "Shoulders, neck, hair behind, ears, face with rim shading; returns the hair-behind SDF (the fringe reuses it)."
     u, v, px = q.u, q.v, q.px
@@ -175,6 +177,7 @@ def _head(img, q: _Grid, g: dict, K: dict) -> np.ndarray:
     _paint(img, q.face * 0.35 * rim ** 5, g["skin"] * 0.55)  # a round face is darker towards its rim
     return hair
 
+# %% ../nbs/00_synth.ipynb #939a6073-3
 def _wrinkles(img, q: _Grid, g: dict, K: dict) -> None:
     """Cheeks and eye sockets (shading), forehead lines (AU1, AU2), glabella lines (AU4), nose wrinkles (AU9), crow's
     feet (AU6)."""
@@ -202,6 +205,7 @@ def _wrinkles(img, q: _Grid, g: dict, K: dict) -> None:
             a0 = s * (ex + ew + 0.02)
             line(0.6 * K["crows_feet"], a0, ey + 0.01 * k, a0 + s * 0.05, ey + 0.03 * k, half_width=0.003)
 
+# %% ../nbs/00_synth.ipynb #939a6073-4
 def _nose(img, q: _Grid, g: dict, K: dict, light_side) -> None:
     "Bridge shadow on the side away from the light, nose wings, nostrils (raised and widened by AU9), tip highlight."
     un, v, px, face = q.un, q.v, q.px, q.face
@@ -217,6 +221,7 @@ def _nose(img, q: _Grid, g: dict, K: dict, light_side) -> None:
     _paint(img, face * 0.25 * soft(ellipse_sdf(un, v, 0, nt - 0.03, 0.025, 0.02), 0.02),
            np.clip(g["skin"] * 1.15 + 0.05, 0, 1))
 
+# %% ../nbs/00_synth.ipynb #939a6073-5
 def _eyes_and_brows(img, q: _Grid, g: dict, K: dict, yaw) -> None:
     """Almond eyes between an upper and a lower lid curve (AU5, AU6, AU7 move the lids), iris, pupil, lash line, brows
     (AU1, AU2, AU4)."""
@@ -246,6 +251,7 @@ def _eyes_and_brows(img, q: _Grid, g: dict, K: dict, yaw) -> None:
                           segment_distance(uf, v, *middle, *outer) - g["brow_t"] * 0.4)
         _paint(img, 0.95 * coverage(brow, px), g["brow_colour"])
 
+# %% ../nbs/00_synth.ipynb #939a6073-6
 def _mouth(img, q: _Grid, g: dict, K: dict) -> None:
     """Nasolabial folds and the mouth. With t = u / half-width and w = sqrt(1 - t^2), the lips meet on y_mid = y0 +
     corner * t^2 (corner < 0: a smile); they part by (upper-lip raise + 0.3 open) * w above and (lower-lip drop + 0.7
@@ -278,6 +284,7 @@ def _mouth(img, q: _Grid, g: dict, K: dict) -> None:
     _paint(img, face * 0.15 * soft(ellipse_sdf(uf, v, 0, g["face_bottom"] + K["jaw_drop"] - 0.12, 0.08, 0.03), 0.04),
            g["skin"] * 0.6)
 
+# %% ../nbs/00_synth.ipynb #939a6073-7
 def render_faces(identity: dict, controls: dict, nuisance: dict, size: int, rng: np.random.Generator) -> np.ndarray:
     """Render B frames of one subject: `controls` {name: (B,)} from `au_controls`, `nuisance` {NUISANCE_KEYS: (B,)}
     -> uint8 (B, size, size, 3). `rng` draws the sensor noise."""
@@ -350,12 +357,14 @@ def _check_int(name, value, low, high=None) -> int:
                            + (f"in [{low}, {high}]" if high is not None else f">= {low}"))
     return int(value)
 
+# %% ../nbs/00_synth.ipynb #0a3cf2ab-1
 def _check_float(name, value, low, high) -> float:
     if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
             or not low <= value <= high):
         raise FlowferError(f"{name}={value!r}: expected a number in [{low}, {high}]")
     return float(value)
 
+# %% ../nbs/00_synth.ipynb #0a3cf2ab-2
 def _render_segment(identity: dict, intensity: dict, n: int, size: int, level: float,
                     rng: np.random.Generator) -> np.ndarray:
     "n frames of one segment: AU intensities {AU: (n,)}, nuisance and noise from `rng` -> uint8 (n, size, size, 3)."
@@ -365,6 +374,7 @@ def _render_segment(identity: dict, intensity: dict, n: int, size: int, level: f
                                         {k: p[a:a + batch] for k, p in pose.items()}, size, rng)
                            for a in range(0, n, batch)])
 
+# %% ../nbs/00_synth.ipynb #0a3cf2ab-3
 def _subject_frames(seed: int, i: int, frames_per_segment: int, neutral_frames: int, size: int,
                     nuisance: float, idiosyncrasy: float, onset: float) -> tuple[np.ndarray, list[tuple[str, int]]]:
     """All frames of subject i -> (uint8 (n, size, size, 3), [(class name, frame index)]); expression segments, then
@@ -387,6 +397,7 @@ def _subject_frames(seed: int, i: int, frames_per_segment: int, neutral_frames: 
         rows += [(NEUTRAL, k) for k in range(neutral_frames)]
     return np.concatenate(images), rows
 
+# %% ../nbs/00_synth.ipynb #0a3cf2ab-4
 def make_synthetic(n_subjects: int = DEFAULT_SUBJECTS, frames_per_segment: int = DEFAULT_FRAMES,
                    neutral_frames: int = DEFAULT_NEUTRAL_FRAMES, image_size: int = DEFAULT_IMAGE_SIZE, seed: int = 0,
                    nuisance: float = 1.0, idiosyncrasy: float = 1.0, onset: float = 0.05,
@@ -421,6 +432,7 @@ def make_synthetic(n_subjects: int = DEFAULT_SUBJECTS, frames_per_segment: int =
     data = PreparedData(np.concatenate(images), labels, SYNTHETIC_CLASSES, subjects, groups, frames, paths, meta)
     return data, _report(data, params, time.perf_counter() - start)
 
+# %% ../nbs/00_synth.ipynb #0a3cf2ab-5
 def _report(data: PreparedData, params: dict, seconds: float) -> dict:
     "The readers' report shape: everything rendered is read and kept, nothing rejected, set aside or converted."
     counts = data.counts()

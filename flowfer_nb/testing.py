@@ -49,6 +49,7 @@ def tiny_classifier(seed: int = 0, n_classes: int = 3, image_size: int = 8, pert
     m.initialize(torch.randint(0, 256, (16, 3, image_size, image_size), dtype=torch.uint8))
     return perturb_(m, std=perturb, seed=seed) if perturb else m
 
+# %% ../nbs/00_testing.ipynb #8a5ae74f-1
 def tiny_patterns(n_per_class: int = 90, size: int = 8, seed: int = 0,
                   classes=("h_stripes", "v_stripes", "square")) -> PreparedData:
     "Three (or fewer) classes of simple patterns, noisy, in groups of 3 frames, 10 subjects."
@@ -69,6 +70,7 @@ def tiny_patterns(n_per_class: int = 90, size: int = 8, seed: int = 0,
                         np.array(groups), np.arange(n) % 3, np.array([f"img{i}.png" for i in range(n)]),
                         {"source": "tiny_patterns"})
 
+# %% ../nbs/00_testing.ipynb #8a5ae74f-2
 def tiny_prepared(seed: int = 0, n: int = 6) -> tuple[PreparedData, dict]:
     "A tiny stand-in for the synthetic generator: (PreparedData of n random 8x8 images, 3 classes, 2 subjects; report)."
     rng = np.random.default_rng(seed)
@@ -77,6 +79,7 @@ def tiny_prepared(seed: int = 0, n: int = 6) -> tuple[PreparedData, dict]:
                         ("anger", "fear", "happiness"), np.array(["s0", "s1"] * (n // 2)), ids, np.zeros(n),
                         ids), {"seed": seed}
 
+# %% ../nbs/00_testing.ipynb #8a5ae74f-3
 def feature_rows(labels, classes=("a", "b", "c", "d")) -> PreparedData:
     "A `PreparedData` with placeholder 1x1 images, to draw folds for feature rows with `make_splits`."
     n, ids = len(labels), [f"r{i}" for i in range(len(labels))]

@@ -292,6 +292,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
     torch.cuda.set_device(device)
     return device
 
+# %% ../nbs/03_train.ipynb #8e098db9-1
 def init_distributed(device: torch.device) -> tuple[int, int]:
     "Join torchrun's process group (gloo on CPU, nccl on CUDA) when WORLD_SIZE > 1; return (rank, world size)."
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
@@ -299,6 +300,7 @@ def init_distributed(device: torch.device) -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
     return 0, 1
 
+# %% ../nbs/03_train.ipynb #8e098db9-2
 def _cpu_copy(obj):
     "A deep copy of a (nested) state dict with every tensor cloned to the CPU."
     if isinstance(obj, torch.Tensor): return obj.detach().to("cpu", copy=True)
@@ -306,23 +308,27 @@ def _cpu_copy(obj):
     if isinstance(obj, (list, tuple)): return type(obj)(_cpu_copy(v) for v in obj)
     return copy.deepcopy(obj)
 
+# %% ../nbs/03_train.ipynb #8e098db9-3
 def _epoch_plan(n: int, epoch: int, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
     "Data order (permutation of n) and horizontal-flip mask of one epoch, from (seed, epoch)."
     rng = np.random.default_rng([cfg.seed, epoch, ORDER_STREAM])
     order = rng.permutation(n)
     return order, (rng.random(n) < 0.5) if cfg.hflip else np.zeros(n, bool)
 
+# %% ../nbs/03_train.ipynb #8e098db9-4
 def _batch(images, labels, rows, flip, device):
     x = images[rows]
     f = torch.from_numpy(flip[rows])[:, None, None, None]
     return torch.where(f, x.flip(-1), x).to(device), labels[rows].to(device)
 
+# %% ../nbs/03_train.ipynb #8e098db9-5
 def _write_log(path: Path, history: list[dict]) -> None:
     with atomic_write(path) as f:
         w = csv.DictWriter(f, LOG_COLUMNS, lineterminator="\n")
         w.writeheader()
         for row in history: w.writerow({k: "" if row.get(k) is None else row[k] for k in LOG_COLUMNS})
 
+# %% ../nbs/03_train.ipynb #8e098db9-6
 def _better(ev: dict, best: dict | None, select_by: str = "accuracy") -> bool:
     """Whether the validation scores `ev` (accuracy, cross_entropy, bpd) beat `best`: higher accuracy, ties to the lower
     (finite) bits/dim; or, with select_by 'cross_entropy', the lower cross-entropy."""
@@ -332,8 +338,10 @@ def _better(ev: dict, best: dict | None, select_by: str = "accuracy") -> bool:
     old_bpd = best["val_bpd"] if best["val_bpd"] is not None else math.inf
     return ev["accuracy"] > best["val_acc"] or (ev["accuracy"] == best["val_acc"] and bpd < old_bpd)
 
+# %% ../nbs/03_train.ipynb #8e098db9-7
 def _finite(v: float) -> float | None: return v if v is not None and math.isfinite(v) else None
 
+# %% ../nbs/03_train.ipynb #8e098db9-8
 def _train_epoch(step_fn, model, opt, sched, fit_set, epoch, cfg, model_cfg, rank, world, dev, guard, bar) -> tuple:
     objective = cfg.objective_fn
     """One epoch of steps on this process's rows of each global batch -> (sums over taken steps: l_cond, l_class, loss,
@@ -371,6 +379,7 @@ def _train_epoch(step_fn, model, opt, sched, fit_set, epoch, cfg, model_cfg, ran
         bar.update()
     return sums, skipped, False
 
+# %% ../nbs/03_train.ipynb #8e098db9-9
 def _log_row(epoch: int, sums: torch.Tensor, skipped: int, lr: float, images_per_s: float) -> dict:
     "A log.csv row from the (process-summed) epoch sums; None where no step was taken."
     taken = sums[3].item()
@@ -429,6 +438,7 @@ class _Run:
             set_rng_state(ck["rng"])
             self.epoch, self.best, self.history, self.guard = ck["epoch"], ck["best"], ck["history"], ck["guard"]
 
+# %% ../nbs/03_train.ipynb #e56d4616-1
 def _start(model: FlowClassifier, cfg: TrainConfig, model_cfg: ModelConfig, info: dict, fit_set: tuple, steps: int,
            glob: int, dev: torch.device, ck: dict | None) -> _Run:
     """The model on its device with its levers, Adam (AdamW with weight decay) and the schedule; resumed from `ck` or
@@ -445,6 +455,7 @@ def _start(model: FlowClassifier, cfg: TrainConfig, model_cfg: ModelConfig, info
         model.initialize(_batch(images, labels, order[:glob], flip, dev)[0])
     return run
 
+# %% ../nbs/03_train.ipynb #e56d4616-2
 def _resume_checkpoint(out_dir: Path, resume: bool, model_cfg: ModelConfig, cfg: TrainConfig,
                        info: dict) -> dict | None:
     "The checkpoint to continue (checked against this run's settings), or None for a fresh run in an empty folder."
@@ -458,6 +469,7 @@ def _resume_checkpoint(out_dir: Path, resume: bool, model_cfg: ModelConfig, cfg:
     _check_resume(ck, last_path, model_cfg, cfg, info)
     return ck
 
+# %% ../nbs/03_train.ipynb #e56d4616-3
 def _validate_epoch(run: _Run, row: dict, val_set: tuple | None, dev, out_dir: Path) -> None:
     """Score the validation set into the log row and keep best.pt when this epoch is the best so far (or without
     validation)."""
@@ -473,6 +485,7 @@ def _validate_epoch(run: _Run, row: dict, val_set: tuple | None, dev, out_dir: P
                                               "model_config": run.model_cfg.to_dict(),
                                               "train_config": run.cfg.to_dict(), "best": run.best, "info": run.info})
 
+# %% ../nbs/03_train.ipynb #e56d4616-4
 def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg: ModelConfig, train_cfg: TrainConfig,
         out_dir: str | os.PathLike, resume: bool = False, device: str | torch.device = "cpu", *,
         info: dict | None = None, progress: bool | None = None, stop_after: int | None = None) -> dict:
@@ -583,6 +596,7 @@ def check_fingerprint(out_dir: str | os.PathLike, fingerprint: str, model_cfg: d
 def _class_counts(labels: np.ndarray, classes) -> dict:
     return {c: int((labels == i).sum()) for i, c in enumerate(classes)}
 
+# %% ../nbs/03_train.ipynb #8cb2f354-1
 def _write_predictions(path, data: PreparedData, rows: np.ndarray, proba: np.ndarray, classes) -> None:
     "CSV: index, path, subject, true (a class name, empty if not one of `classes`), p_<class>..., predicted."
     with atomic_write(path) as f:
@@ -593,6 +607,7 @@ def _write_predictions(path, data: PreparedData, rows: np.ndarray, proba: np.nda
             w.writerow([int(r), data.paths[r], data.subjects[r], true if true in classes else "",
                         *[f"{v:.6g}" for v in p], classes[int(p.argmax())]])
 
+# %% ../nbs/03_train.ipynb #8cb2f354-2
 def _guarded(train):
     "Lock the fold folder (rank 0), check the fingerprint in its config.json, remove stale temporaries; then `train`."
     @functools.wraps(train)
@@ -610,6 +625,7 @@ def _guarded(train):
                          **kwargs)
     return guarded
 
+# %% ../nbs/03_train.ipynb #8cb2f354-3
 @_guarded
 def train_fold(data: PreparedData, train_idx, test_idx, model_cfg: ModelConfig, train_cfg: TrainConfig,
                out_dir: str | os.PathLike, resume: bool = False, device: str = "cpu", *,
@@ -721,6 +737,7 @@ def _fold_summary(out: Path, fingerprints: list[str]) -> dict | None:
     return {"folds": len(paths), "test_accuracy": acc, "mean": float(np.mean(acc)),
             "std": float(np.std(acc, ddof=1)) if len(acc) > 1 else None}
 
+# %% ../nbs/03_train.ipynb #2b1f996b-1
 def _empty_fold(fold_dir: Path) -> None:
     "Delete what a fold folder holds (under its lock, which stays), for --force."
     with dir_lock(fold_dir / FOLD_LOCK, "another flowfer-train"):
@@ -729,6 +746,7 @@ def _empty_fold(fold_dir: Path) -> None:
             if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
             else: p.unlink()
 
+# %% ../nbs/03_train.ipynb #2b1f996b-2
 def run_train(args, argv: list[str]) -> None:
     "flowfer-train with the arguments `args` of `cli.train_parser`: check everything, then train the folds into --out."
     main = int(os.environ.get("RANK", "0")) == 0
@@ -793,6 +811,7 @@ def run_train(args, argv: list[str]) -> None:
         dist.barrier()
         dist.destroy_process_group()
 
+# %% ../nbs/03_train.ipynb #2b1f996b-3
 def run_predict(args, argv: list[str]) -> None:
     """flowfer-predict with the arguments `args` of `cli.predict_parser`: check the run, data and --out, then write
     the CSV."""
@@ -820,11 +839,13 @@ def run_predict(args, argv: list[str]) -> None:
         note = "" if acc is None else f" (accuracy {acc:.4f} on {known.sum()} labelled images)"
         print(f"wrote {len(data)} predictions to {out}{note}")
 
+# %% ../nbs/03_train.ipynb #2b1f996b-4
 def train_cli(argv: list[str] | None = None) -> int:
     "flowfer-train: train the folds of a split and write one run folder per fold (options: `cli.train_parser`)."
     from flowfer_nb.cli import train_main
     return train_main(argv)
 
+# %% ../nbs/03_train.ipynb #2b1f996b-5
 def predict_cli(argv: list[str] | None = None) -> int:
     """flowfer-predict: class probabilities of every image of a prepared file under a trained run (options:
     `cli.predict_parser`)."""

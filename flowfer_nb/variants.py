@@ -15,7 +15,7 @@ import pandas as pd
 from .calibration import calibration_metrics
 from .core import FlowferError
 from .data import PAPER_CLASSES, load_prepared
-from .experiment import cnn_config, cross_validate, flow_config, oof_arrays, store_dir
+from .experiment import cnn_config, cross_validate, flow_config, get_profile, oof_arrays, store_dir
 from .stats import MIN_UNITS, group_means, paired_bootstrap
 
 # %% auto #0
@@ -33,6 +33,7 @@ class Variant:
     train: dict = field(default_factory=dict)
     transductive: bool = False   # uses the unlabelled images of the test subjects (subject normalisation)
 
+# %% ../nbs/15_variants.ipynb #0bd53398-1
 VARIANTS = {v.name: v for v in (
     Variant("paper", "the paper's method (Eqs. 2-6, lambda 0.3 on bits/dim)"),
     Variant("ib-1", "IB-INN's loss, beta 1", train=dict(objective="ib", lam=1.0)),
@@ -70,25 +71,31 @@ def adopted_variant(path=None) -> str | None:
                            f"{', '.join(VARIANTS)})")
     return name
 
+# %% ../nbs/15_variants.ipynb #0bd53398-2
 def get_variant(name: str) -> Variant:
     "The variant called `name`; `FlowferError` listing them otherwise."
     if name not in VARIANTS: raise FlowferError(f"variant {name!r}: expected one of {', '.join(VARIANTS)}")
     return VARIANTS[name]
 
+# %% ../nbs/15_variants.ipynb #0bd53398-3
 def variant_flow_config(name: str, profile, seed: int, protocol: str) -> dict:
     "The flow configuration {model, train} of variant `name` on the profile's sizes, for `protocol`'s validation."
     v = get_variant(name)
     return flow_config(profile, seed, protocol, v.model, v.train)
 
+# %% ../nbs/15_variants.ipynb #0bd53398-4
 def pipeline_models(profile, seed: int, protocol: str) -> dict:
     """The models every pipeline chapter shows, as `cross_validate` takes them: the paper's flow classifier ('flow'),
-    the CNN ('cnn') and, once one is adopted, the adopted variant ('variant')."""
+    the CNN ('cnn') and, once one is adopted, the adopted variant ('variant') under the profile's
+    `variant_protocols`."""
     models = {"flow": ("flow", flow_config(profile, seed, protocol)),
               "cnn": ("cnn", cnn_config(profile, seed, protocol))}
     adopted = adopted_variant()
-    if adopted: models["variant"] = ("flow", variant_flow_config(adopted, profile, seed, protocol))
+    if adopted and protocol in get_profile(profile).variant_protocols:
+        models["variant"] = ("flow", variant_flow_config(adopted, profile, seed, protocol))
     return models
 
+# %% ../nbs/15_variants.ipynb #0bd53398-5
 def pipeline_oof(data_path, protocol: str, profile, seed: int, work_dir, n_jobs: int = 1, log=print) -> dict:
     "The out-of-fold record of `pipeline_models` under `protocol`, from the run's fold store (trained where missing)."
     runs, _, _ = cross_validate(data_path, protocol, pipeline_models(profile, seed, protocol), profile, seed,
@@ -102,6 +109,7 @@ def per_subject_accuracy(pred: np.ndarray, labels: np.ndarray, subjects: np.ndar
     return 100 * group_means((np.asarray(pred) == np.asarray(labels))[tested].astype(float),
                              np.asarray(subjects)[tested])
 
+# %% ../nbs/15_variants.ipynb #d9d8ce99-1
 def compare_to(base: pd.Series, other: pd.Series, confidence: float = 0.95, seed: int = 0) -> dict:
     "Paired per-subject difference other - base (points) -> dict(mean, low, high, n); same subjects required."
     if not base.index.equals(other.index):
@@ -109,6 +117,7 @@ def compare_to(base: pd.Series, other: pd.Series, confidence: float = 0.95, seed
     if len(base) < MIN_UNITS: return dict(mean=float((other - base).mean()), low=None, high=None, n=len(base))
     return paired_bootstrap((other - base).to_numpy(), confidence, seed=seed)
 
+# %% ../nbs/15_variants.ipynb #d9d8ce99-2
 def variant_row(name: str, kind: str, oof_subject: dict, key: str, base_key: str, uniform_acc: float | None = None,
                 bpd: float | None = None, base_bpd: float | None = None, transductive: bool = False) -> dict:
     """One row of the variants table from the subject-protocol out-of-fold record `oof_subject`: model `key` against
@@ -123,12 +132,14 @@ def variant_row(name: str, kind: str, oof_subject: dict, key: str, base_key: str
                 diff_low=diff["low"], diff_high=diff["high"], subjects=diff["n"], test_bpd=bpd,
                 bpd_change=None if bpd is None or base_bpd is None else bpd - base_bpd, ece=ece)
 
+# %% ../nbs/15_variants.ipynb #d9d8ce99-3
 def passes(row: dict, rule: dict = ADOPTION) -> bool:
     "Whether a variants-table row meets the adoption rule: gain >= min_gain with the interval above 0, bpd loss <= max."
     if row["transductive"] or row["model"] != "flow" or row["variant"] == "paper": return False
     if row["diff_low"] is None or row["bpd_change"] is None: return False
     return row["diff"] >= rule["min_gain"] and row["diff_low"] > 0 and row["bpd_change"] <= rule["max_bpd_loss"]
 
+# %% ../nbs/15_variants.ipynb #d9d8ce99-4
 def adopt(tables: dict, rule: dict = ADOPTION) -> str | None:
     """The variant adopted from {data set: variants table (rows as from `variant_row`)}: one that passes on every
     decision set, the largest smallest gain first; None if none does."""
