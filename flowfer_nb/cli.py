@@ -174,7 +174,9 @@ def reproduce_parser() -> ArgumentParser:
     p = ArgumentParser(prog="flowfer-reproduce", description="Run the experiment notebooks with papermill and collect "
                        "their tables, figures and summary into OUT/results and OUT/figures.")
     p.add_argument("--profile", default="quick", choices=PROFILES,
-                   help="size of the experiments: smoke (seconds, checks the machinery), quick (minutes), paper "
+                   help="size of the experiments: smoke (seconds, checks the machinery), quick (the default run: "
+                        "uniform and subject 5-fold, about half an hour on 2 cores), grid (chapter 15's variants; "
+                        "use with --only 15_variants), paper (the paper's sizes: 10-fold, 64 px, a GPU job) "
                         "(default quick)")
     p.add_argument("--data", default=SYNTHETIC, metavar="FILE|synthetic",
                    help="a prepared .npz (flowfer-prepare) or 'synthetic' (generated once per seed; default)")

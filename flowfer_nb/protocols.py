@@ -74,6 +74,7 @@ def plot_protocols(ax, folds: pd.DataFrame, folds_in_protocol: dict, chance: flo
     rng = np.random.default_rng(0)  # the jitter only spreads points; fixed so the figure is reproducible
     for j, model in enumerate(models):
         style = MODEL_STYLE[model]
+        labelled = False   # the legend names a model at the first protocol it ran under (the variant: not uniform)
         for i, p in enumerate(protocols):
             acc = 100 * folds.loc[(folds.protocol == p) & (folds.model == model), "accuracy"].to_numpy()
             if not len(acc): continue
@@ -81,7 +82,8 @@ def plot_protocols(ax, folds: pd.DataFrame, folds_in_protocol: dict, chance: flo
             ax.scatter(x + rng.uniform(-JITTER, JITTER, len(acc)), acc, s=7, alpha=0.45, color=style["color"],
                        marker=style["marker"], linewidths=0)
             ax.errorbar(x, acc.mean(), yerr=acc.std(ddof=1) if len(acc) > 1 else None, color=style["color"],
-                        marker=style["marker"], markersize=4, capsize=2, label=MODEL_NAMES[model] if i == 0 else None)
+                        marker=style["marker"], markersize=4, capsize=2, label=None if labelled else MODEL_NAMES[model])
+            labelled = True
     ax.axhline(chance, color="0.5", lw=0.8, ls="--", label="chance")
     n_run = folds.groupby("protocol")["fold"].nunique()
     ticks = [PROTOCOL_TICKS[p] + ("\n(identity-confounded)" if p == "video" and confounded else "")
