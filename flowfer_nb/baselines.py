@@ -18,13 +18,14 @@ from torch import nn
 
 from .core import FlowferError, seed_everything
 from .data import UNITS, PreparedData, resize_images, validation_split
+from .train import LEVER_SETS, cpu_has_bf16, make_adam
 
 # %% auto #0
 __all__ = ['FEATURE_DIM', 'N_STACKS', 'CNN_PRESETS', 'EVAL_BATCH', 'TSNE_PCA_DIMS', 'TSNE_PERPLEXITY', 'N_TREES',
            'ADABOOST_DEPTH', 'PIXEL_SIZE', 'PIXEL_LR_C', 'PIXEL_PCA_DIMS', 'LR_ITERATIONS', 'ResidualBlock',
-           'ResNetCNN', 'CNNConfig', 'fit_val_split', 'cnn_features', 'train_cnn', 'tsne_embed', 'tsne_train_transform',
-           'tree_classifiers', 'cv_scores', 'cv_summary', 'pixel_features', 'reference_classifiers',
-           'subject_normalise', 'out_of_fold_predictions']
+           'ResNetCNN', 'CNNConfig', 'fit_val_split', 'cnn_features', 'cnn_bf16', 'train_cnn', 'tsne_embed',
+           'tsne_train_transform', 'tree_classifiers', 'cv_scores', 'cv_summary', 'pixel_features',
+           'reference_classifiers', 'subject_normalise', 'out_of_fold_predictions']
 
 # %% ../nbs/04_baselines.ipynb #95443faf
 class ResidualBlock(nn.Module):
@@ -101,6 +102,7 @@ class CNNConfig:
     seed: int = 0
     val_fraction: float = 0.1        # share of the training side held out to choose the epoch (0: last epoch)
     val_unit: str = "subjects"       # what validation holds out whole: one of data.UNITS (frames, videos, subjects)
+    levers: str = "fast"             # "fast": bf16 autocast, channels-last and fused AdamW in training; "plain": float32
 
     def __post_init__(self):
         object.__setattr__(self, "blocks", tuple(int(b) for b in self.blocks))
@@ -115,6 +117,8 @@ class CNNConfig:
             raise FlowferError(f"CNNConfig.val_fraction: must be in [0, 1), got {self.val_fraction}")
         if self.val_unit not in UNITS:
             raise FlowferError(f"CNNConfig.val_unit: expected one of {UNITS}, got {self.val_unit!r}")
+        if self.levers not in LEVER_SETS:
+            raise FlowferError(f"CNNConfig.levers: expected one of {LEVER_SETS}, got {self.levers!r}")
         if self.lr <= 0 or self.weight_decay < 0:
             raise FlowferError(f"CNNConfig: need lr > 0 and weight_decay >= 0, got {self.lr}, {self.weight_decay}")
 
@@ -175,8 +179,14 @@ def cnn_features(model: ResNetCNN, images: np.ndarray) -> np.ndarray:
     return _forward_all(model, torch.from_numpy(resize_images(images, model.image_size)))[1].numpy()
 
 # %% ../nbs/04_baselines.ipynb #56d76102-3
+def cnn_bf16(cfg: CNNConfig, device) -> bool:
+    "Whether `train_cnn` trains under bf16 autocast with channels-last tensors: the fast levers where bf16 is native."
+    return cfg.levers == "fast" and (torch.device(device).type == "cuda" or cpu_has_bf16())
+
 def _epoch(model, opt, images, labels, cfg, gen, device) -> dict:
-    "One pass over (images uint8 (N, S, S, 3), labels (N,)) in shuffled batches; mean loss and accuracy."
+    """One pass over (images uint8 (N, S, S, 3), labels (N,)) in shuffled batches (under bf16 autocast where
+    `cnn_bf16`); mean loss and accuracy."""
+    bf16 = cnn_bf16(cfg, device)
     model.train()
     batches = list(torch.randperm(len(labels), generator=gen).split(cfg.batch_size))
     if len(batches) > 1 and len(batches[-1]) < 2: batches.pop()  # BatchNorm needs two samples
@@ -187,7 +197,9 @@ def _epoch(model, opt, images, labels, cfg, gen, device) -> dict:
             flip = torch.rand(len(b), generator=gen) < 0.5
             xb = torch.where(flip[:, None, None, None], xb.flip(2), xb)
         xb, yb = model.preprocess(xb.to(device)), yb.to(device)
-        logits = model(xb)
+        if bf16: xb = xb.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16):
+            logits = model(xb).float()
         loss = F.cross_entropy(logits, yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -220,7 +232,8 @@ def train_cnn(data: PreparedData, train_idx, test_idx, cfg: CNNConfig = CNN_PRES
     model = ResNetCNN(n_classes, cfg.width, cfg.blocks, cfg.feature_dim, cfg.image_size)
     model.set_normalisation(x_fit)
     model.to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cnn_bf16(cfg, device): model.to(memory_format=torch.channels_last)
+    opt = make_adam(model.parameters(), cfg.lr, cfg.weight_decay, fused=cfg.levers == "fast")
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
     history, best_key, best_state, best_epoch = [], None, None, cfg.epochs
     for epoch in range(1, cfg.epochs + 1):
@@ -237,6 +250,7 @@ def train_cnn(data: PreparedData, train_idx, test_idx, cfg: CNNConfig = CNN_PRES
         row["seconds"] = time.perf_counter() - t0
         history.append(row)
     if best_state is not None: model.load_state_dict(best_state)
+    model.to(memory_format=torch.contiguous_format)   # evaluated, stored and reloaded (`load_cnn`) in one layout
 
     logits, feats = _forward_all(model, x_test)
     pred = logits.argmax(1).numpy()

@@ -39,9 +39,9 @@ from .flows import FAST_LEVERS, FlowLevers, set_levers
 __all__ = ['LR_DECAYS', 'SELECT_BY', 'LEVER_SETS', 'CONFIG_NAMES', 'CONFIG_SECTIONS', 'ORDER_STREAM', 'NOISE_STREAM',
            'EVAL_STREAM', 'CHECKPOINT_FORMAT', 'LOG_COLUMNS', 'FOLD_LOCK', 'TrainConfig', 'load_config',
            'images_to_tensor', 'stream_seed', 'LRSchedule', 'rng_state', 'set_rng_state', 'save_checkpoint',
-           'load_checkpoint', 'cpu_has_bf16', 'use_levers', 'model_channels_last', 'evaluate', 'resolve_device',
-           'init_distributed', 'fit', 'fold_fingerprint', 'check_fingerprint', 'train_fold', 'run_info', 'load_run',
-           'run_train', 'run_predict', 'train_cli', 'predict_cli']
+           'load_checkpoint', 'cpu_has_bf16', 'use_levers', 'model_channels_last', 'make_adam', 'evaluate',
+           'resolve_device', 'init_distributed', 'fit', 'fold_fingerprint', 'check_fingerprint', 'train_fold',
+           'run_info', 'load_run', 'run_train', 'run_predict', 'train_cli', 'predict_cli']
 
 # %% ../nbs/03_train.ipynb #6309a7a0
 LR_DECAYS = ("none", "cosine")
@@ -251,6 +251,14 @@ def model_channels_last(model: nn.Module) -> bool:
     "Whether `use_levers` put `model` in channels-last form (its inputs should follow)."
     return getattr(model, "_flowfer_channels_last", False)
 
+# %% ../nbs/03_train.ipynb #fa57adam-1
+def make_adam(params, lr: float, weight_decay: float = 0.0, fused: bool = False) -> torch.optim.Optimizer:
+    """Adam, or AdamW (decoupled weight decay) where `weight_decay` > 0; `fused`: the one-kernel implementation of the
+    fast path (the same update to rounding)."""
+    params = list(params)
+    kw = dict(lr=lr, fused=True) if fused else dict(lr=lr)
+    return torch.optim.AdamW(params, weight_decay=weight_decay, **kw) if weight_decay else torch.optim.Adam(params, **kw)
+
 # %% ../nbs/03_train.ipynb #0f641bad
 @torch.no_grad()
 def evaluate(model: FlowClassifier, images: torch.Tensor, labels: torch.Tensor | None, model_cfg: ModelConfig,
@@ -445,8 +453,7 @@ def _start(model: FlowClassifier, cfg: TrainConfig, model_cfg: ModelConfig, info
     initialised."""
     model.to(dev).train()
     use_levers(model, cfg.levers, dev)
-    opt = (torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay) if cfg.weight_decay
-           else torch.optim.Adam(model.parameters(), lr=cfg.lr))
+    opt = make_adam(model.parameters(), cfg.lr, cfg.weight_decay, fused=cfg.levers == "fast")
     run = _Run(model, opt, LRSchedule(opt, cfg, cfg.epochs * steps), cfg, model_cfg, info)
     if ck is not None: run.restore(ck)
     else:  # ActNorm init on the first global batch of epoch 0, the same in every process
