@@ -14,7 +14,8 @@ from scipy import stats as sps
 from .core import FlowferError
 
 # %% auto #0
-__all__ = ['MIN_UNITS', 'N_RESAMPLES', 'BOOTSTRAP_METHODS', 'mean_interval', 'paired_bootstrap', 'group_means', 'interval_table']
+__all__ = ['MIN_UNITS', 'N_RESAMPLES', 'BOOTSTRAP_METHODS', 'mean_interval', 'paired_bootstrap', 'share_interval', 'group_means',
+           'interval_table']
 
 # %% ../nbs/08_stats.ipynb #b832e5c9
 MIN_UNITS = 5  # fewest subjects (or folds) a bootstrap interval is given for: C(2n-1, n) = 126 distinct resamples
@@ -53,6 +54,15 @@ def paired_bootstrap(diff_per_subject, confidence: float = 0.95, n_resamples: in
     bootstrap interval over subjects (BCa by default) -> dict(mean, low, high, n). 0 outside [low, high]: the
     difference is unlikely to be chance at that confidence."""
     return mean_interval(diff_per_subject, confidence, n_resamples, seed, method, what="paired_bootstrap")
+
+# %% ../nbs/08_stats.ipynb #5ha2e002
+def share_interval(k: int, n: int, confidence: float = 0.95) -> dict:
+    "k hits of n independent draws -> dict(share, low, high, n): the share k / n with its Wilson score interval."
+    if not (isinstance(k, (int, np.integer)) and isinstance(n, (int, np.integer)) and 0 <= k <= n and n >= 1):
+        raise FlowferError(f"share_interval: expected whole numbers 0 <= k <= n, n >= 1, got k={k!r}, n={n!r}")
+    if not 0 < confidence < 1: raise FlowferError(f"share_interval: confidence must be in (0, 1), got {confidence!r}")
+    ci = sps.binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
+    return dict(share=k / n, low=float(ci.low), high=float(ci.high), n=int(n))
 
 # %% ../nbs/08_stats.ipynb #8cf38306
 def group_means(values, groups) -> pd.Series:
