@@ -102,7 +102,7 @@ class CNNConfig:
     seed: int = 0
     val_fraction: float = 0.1        # share of the training side held out to choose the epoch (0: last epoch)
     val_unit: str = "subjects"       # what validation holds out whole: one of data.UNITS (frames, videos, subjects)
-    levers: str = "fast"             # "fast": bf16 autocast, channels-last and fused AdamW in training; "plain": float32
+    levers: str = "fast"             # "fast": bf16 autocast, channels-last, fused AdamW in training; "plain": float32
 
     def __post_init__(self):
         object.__setattr__(self, "blocks", tuple(int(b) for b in self.blocks))

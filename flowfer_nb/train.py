@@ -257,7 +257,8 @@ def make_adam(params, lr: float, weight_decay: float = 0.0, fused: bool = False)
     fast path (the same update to rounding)."""
     params = list(params)
     kw = dict(lr=lr, fused=True) if fused else dict(lr=lr)
-    return torch.optim.AdamW(params, weight_decay=weight_decay, **kw) if weight_decay else torch.optim.Adam(params, **kw)
+    if weight_decay: return torch.optim.AdamW(params, weight_decay=weight_decay, **kw)
+    return torch.optim.Adam(params, **kw)
 
 # %% ../nbs/03_train.ipynb #0f641bad
 @torch.no_grad()
