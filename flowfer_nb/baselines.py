@@ -18,14 +18,14 @@ from torch import nn
 
 from .core import FlowferError, seed_everything
 from .data import UNITS, PreparedData, resize_images, validation_split
-from .train import LEVER_SETS, cpu_has_bf16, make_adam
+from .train import LEVER_SETS, make_adam, uses_bf16
 
 # %% auto #0
 __all__ = ['FEATURE_DIM', 'N_STACKS', 'CNN_PRESETS', 'EVAL_BATCH', 'TSNE_PCA_DIMS', 'TSNE_PERPLEXITY', 'N_TREES',
            'ADABOOST_DEPTH', 'PIXEL_SIZE', 'PIXEL_LR_C', 'PIXEL_PCA_DIMS', 'LR_ITERATIONS', 'ResidualBlock',
-           'ResNetCNN', 'CNNConfig', 'fit_val_split', 'cnn_features', 'cnn_bf16', 'train_cnn', 'tsne_embed',
-           'tsne_train_transform', 'tree_classifiers', 'cv_scores', 'cv_summary', 'pixel_features',
-           'reference_classifiers', 'subject_normalise', 'out_of_fold_predictions']
+           'ResNetCNN', 'CNNConfig', 'fit_val_split', 'cnn_features', 'train_cnn', 'tsne_embed', 'tsne_train_transform',
+           'tree_classifiers', 'cv_scores', 'cv_summary', 'pixel_features', 'reference_classifiers',
+           'subject_normalise', 'out_of_fold_predictions']
 
 # %% ../nbs/04_baselines.ipynb #95443faf
 class ResidualBlock(nn.Module):
@@ -179,14 +179,10 @@ def cnn_features(model: ResNetCNN, images: np.ndarray) -> np.ndarray:
     return _forward_all(model, torch.from_numpy(resize_images(images, model.image_size)))[1].numpy()
 
 # %% ../nbs/04_baselines.ipynb #56d76102-3
-def cnn_bf16(cfg: CNNConfig, device) -> bool:
-    "Whether `train_cnn` trains under bf16 autocast with channels-last tensors: the fast levers where bf16 is native."
-    return cfg.levers == "fast" and (torch.device(device).type == "cuda" or cpu_has_bf16())
-
 def _epoch(model, opt, images, labels, cfg, gen, device) -> dict:
-    """One pass over (images uint8 (N, S, S, 3), labels (N,)) in shuffled batches (under bf16 autocast where
-    `cnn_bf16`); mean loss and accuracy."""
-    bf16 = cnn_bf16(cfg, device)
+    """One pass over (images uint8 (N, S, S, 3), labels (N,)) in shuffled batches, under bf16 autocast with
+    channels-last inputs where the levers use bf16 (`train.uses_bf16`); mean loss and accuracy."""
+    bf16, device_type = uses_bf16(cfg.levers, device), torch.device(device).type
     model.train()
     batches = list(torch.randperm(len(labels), generator=gen).split(cfg.batch_size))
     if len(batches) > 1 and len(batches[-1]) < 2: batches.pop()  # BatchNorm needs two samples
@@ -198,7 +194,7 @@ def _epoch(model, opt, images, labels, cfg, gen, device) -> dict:
             xb = torch.where(flip[:, None, None, None], xb.flip(2), xb)
         xb, yb = model.preprocess(xb.to(device)), yb.to(device)
         if bf16: xb = xb.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
             logits = model(xb).float()
         loss = F.cross_entropy(logits, yb)
         opt.zero_grad(set_to_none=True)
@@ -232,7 +228,7 @@ def train_cnn(data: PreparedData, train_idx, test_idx, cfg: CNNConfig = CNN_PRES
     model = ResNetCNN(n_classes, cfg.width, cfg.blocks, cfg.feature_dim, cfg.image_size)
     model.set_normalisation(x_fit)
     model.to(device)
-    if cnn_bf16(cfg, device): model.to(memory_format=torch.channels_last)
+    if uses_bf16(cfg.levers, device): model.to(memory_format=torch.channels_last)
     opt = make_adam(model.parameters(), cfg.lr, cfg.weight_decay, fused=cfg.levers == "fast")
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
     history, best_key, best_state, best_epoch = [], None, None, cfg.epochs

@@ -39,7 +39,7 @@ from .flows import FAST_LEVERS, FlowLevers, set_levers
 __all__ = ['LR_DECAYS', 'SELECT_BY', 'LEVER_SETS', 'CONFIG_NAMES', 'CONFIG_SECTIONS', 'ORDER_STREAM', 'NOISE_STREAM',
            'EVAL_STREAM', 'CHECKPOINT_FORMAT', 'LOG_COLUMNS', 'FOLD_LOCK', 'TrainConfig', 'load_config',
            'images_to_tensor', 'stream_seed', 'LRSchedule', 'rng_state', 'set_rng_state', 'save_checkpoint',
-           'load_checkpoint', 'cpu_has_bf16', 'use_levers', 'model_channels_last', 'make_adam', 'evaluate',
+           'load_checkpoint', 'cpu_has_bf16', 'uses_bf16', 'use_levers', 'model_channels_last', 'make_adam', 'evaluate',
            'resolve_device', 'init_distributed', 'fit', 'fold_fingerprint', 'check_fingerprint', 'train_fold',
            'run_info', 'load_run', 'run_train', 'run_predict', 'train_cli', 'predict_cli']
 
@@ -234,13 +234,17 @@ def cpu_has_bf16() -> bool:
     checks = [getattr(cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
     return any(bool(f()) for f in checks if callable(f))
 
+def uses_bf16(levers: str, device) -> bool:
+    "Whether the lever set `levers` computes in bf16 on `device`: 'fast' on CUDA, or on a CPU with native bfloat16."
+    return levers == "fast" and (torch.device(device).type == "cuda" or cpu_has_bf16())
+
 def use_levers(model: nn.Module, levers: str, device) -> nn.Module:
     """Set the lever set `levers` ('plain' or 'fast': FAST_LEVERS of the device, where the CPU has native bf16) on
     `model` for `device`, in place; returns it. The W/W^-1 cache stays on in both; inference_mode is for scoring
     only."""
     if levers not in LEVER_SETS: raise FlowferError(f"levers {levers!r}: expected one of {LEVER_SETS}")
     dev = torch.device(device)
-    names = FAST_LEVERS[dev.type] if levers == "fast" and (dev.type == "cuda" or cpu_has_bf16()) else ()
+    names = FAST_LEVERS[dev.type] if uses_bf16(levers, dev) else ()
     set_levers(model, FlowLevers(coupling_bf16="bf16" in names))
     if "tf32" in names: torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     model.to(memory_format=torch.channels_last if "channels_last" in names else torch.contiguous_format)
