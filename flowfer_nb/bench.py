@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import resource
 import statistics
 import sys
 import time
@@ -103,6 +102,7 @@ def peak_memory_mib(device: str | torch.device = "cpu") -> tuple[float, str]:
     "(peak MiB, what it is): CUDA max allocated since the last reset, or the process's peak RSS (Linux ru_maxrss, KiB)."
     device = torch.device(device)
     if device.type == "cuda": return torch.cuda.max_memory_allocated(device) / 2 ** 20, "cuda max_memory_allocated"
+    import resource  # POSIX only: imported here so that the package imports on Windows too
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
     return rss / (2 ** 20 if sys.platform == "darwin" else 1024), "process peak RSS (ru_maxrss)"
 

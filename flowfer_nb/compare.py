@@ -133,6 +133,8 @@ def compare_cell(a: str, b: str, tol: float) -> dict | None:
     if x is not None and y is not None:
         return None if abs(x - y) <= tol else dict(why="beyond tolerance", diff=abs(x - y))
     if a == b: return None
+    if {a.strip(), b.strip()} == {"True", "False"}:  # a decision drawn from measured cells: 0/1, flips when tol >= 1
+        return None if tol >= 1 else dict(why="decision differs", diff=1.0)
     if MISSING in (a.strip(), b.strip()) or (x is None) != (y is None):
         return dict(why="a number on one side only" if MISSING in (a.strip(), b.strip()) else "number vs text",
                     diff=None)

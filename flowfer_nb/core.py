@@ -10,7 +10,6 @@ import codecs
 import contextlib
 import datetime as dt
 import errno
-import fcntl
 import functools
 import hashlib
 import inspect
@@ -287,6 +286,16 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 # %% ../nbs/00_core.ipynb #c6eb6fdf-2
+def _lock_exclusive(fd: int) -> None:
+    "Lock the open file `fd` for this process without waiting; BlockingIOError if another process holds it."
+    try: import fcntl  # POSIX; imported here so that the package imports on Windows too
+    except ImportError:
+        import msvcrt  # Windows: a lock on the first byte, released when the descriptor is closed
+        try: msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError as e: raise BlockingIOError(*e.args) from None
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
 @contextlib.contextmanager
 def dir_lock(path: str | os.PathLike, what: str = "another run", share: bool = False) -> Iterator[Path]:
     """Hold an exclusive flock on the file `path` (its folder is created) for the block; FlowferError naming the
@@ -295,7 +304,7 @@ def dir_lock(path: str | os.PathLike, what: str = "another run", share: bool = F
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try: _lock_exclusive(fd)
         except BlockingIOError:
             os.close(fd)
             raise FlowferError(f"{path.parent}: {what} is writing here ({path.name} {_holder_note(path)}); "
@@ -308,7 +317,8 @@ def dir_lock(path: str | os.PathLike, what: str = "another run", share: bool = F
               time=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     with contextlib.suppress(OSError):  # on a full disk the lock holds without its note
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(me).encode(), 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, json.dumps(me).encode())
     if share: _SHARED_LOCKS.add(fd)
     try: yield path
     finally:

@@ -28,7 +28,7 @@ from .experiment import (CHAPTERS, DIR_PARAMETERS, MAX_SEED, PARAMETER_NAMES, PR
 # %% auto #0
 __all__ = ['PIPELINE', 'PROFILES', 'KERNEL_NAME', 'KERNEL_CONFIG', 'EXIT_NOTEBOOK_FAILED', 'UNFINISHED', 'LOCK_NAME',
            'check_notebook', 'runnable_notebook', 'check_kernel', 'run_lock', 'NotebookFailed', 'make_run_id',
-           'run_pipeline', 'default_nbs_dir', 'run_reproduce', 'reproduce_cli']
+           'relative_paths', 'run_pipeline', 'default_nbs_dir', 'run_reproduce', 'reproduce_cli']
 
 # %% ../nbs/09_reproduce.ipynb #85f18ae5
 PIPELINE = tuple(pipeline_order(CHAPTERS))  # the experiment chapters, in the order their declarations give
@@ -193,6 +193,17 @@ def _read_notebook_summary(path: Path) -> tuple[dict | None, str | None]:
     except ValueError as e: return None, f"{path} is not valid JSON ({e})"
     return (s, None) if isinstance(s, dict) else (None, f"{path} holds a {type(s).__name__}, not a JSON object")
 
+# %% ../nbs/09_reproduce.ipynb #relpaths48
+def relative_paths(obj, root: str | os.PathLike):
+    "A copy of the JSON-like `obj` in which every string that is an absolute path inside `root` is relative to `root`."
+    root = Path(root).resolve()
+    if isinstance(obj, dict): return {k: relative_paths(v, root) for k, v in obj.items()}
+    if isinstance(obj, list): return [relative_paths(v, root) for v in obj]
+    if isinstance(obj, str) and os.path.isabs(obj):
+        try: return Path(obj).resolve().relative_to(root).as_posix()
+        except ValueError: return obj
+    return obj
+
 # %% ../nbs/09_reproduce.ipynb #b129f8fe
 def _unfinished_run(summary: dict, key: dict, runs_dir: Path) -> str | None:
     """The id of the latest run with the same profile, seed, data and git revision if it did not finish (and its folder
@@ -271,7 +282,7 @@ def _run_notebook(path: Path, nbs_dir: Path, nb_params: dict, run_id: str, run_d
     entry = dict(status="failed" if error else "ok", run_id=run_id, seconds=round(time.perf_counter() - t0, 2),
                  executed=str(executed.relative_to(results_dir)))
     if error: entry["error"] = error
-    else: entry["summary"] = nb_summary
+    else: entry["summary"] = relative_paths(nb_summary, results_dir.parent)  # the run folder
     return entry
 
 # %% ../nbs/09_reproduce.ipynb #b129f8fe-6
@@ -289,7 +300,8 @@ def run_pipeline(notebooks, nbs_dir, out, params: dict, log: Callable[[str], Non
         summary = _load_summary(summary_path)  # again: a run that ended since may have updated it
         _remove_stale_temporaries((results_dir, figures_dir), log)
         data = prepare_data(spec, results_dir / "data", user["seed"], user["profile"], generate)
-        key = dict(profile=user["profile"], seed=user["seed"], data=dict(path=str(data), sha256=sha256_file(data)),
+        key = dict(profile=user["profile"], seed=user["seed"],
+                   data=dict(path=relative_paths(str(data), out), sha256=sha256_file(data)),
                    git=git_revision(Path(flowfer_nb.__file__).parent))
         run_id, run_dir, record = _open_run(summary, key, paths, results_dir / "runs", resume, log)
         write_json(summary_path, summary)
