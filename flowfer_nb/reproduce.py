@@ -346,6 +346,8 @@ def run_reproduce(args, argv: list[str]) -> None:
     fails."""
     notebooks = _select(args.only)
     log = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
+    if not args.quiet:  # the folds' epochs (train.progress_event) reach this stderr from the notebooks' kernels
+        os.environ.setdefault("FLOWFER_PROGRESS", f"/proc/{os.getpid()}/fd/2")
     try:
         with new_folder_cleanup(args.out):  # a run that fails before writing anything leaves no folder behind
             params = dict(data=args.data, profile=args.profile, seed=args.seed)
