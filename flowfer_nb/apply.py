@@ -242,10 +242,10 @@ def _video_rows(path: Path, prep: dict, every_k: int, rejected: list) -> list[di
     rows, index, no_face = [], 0, 0
     try:
         if not capture.isOpened(): raise FlowferError(f"{path}: unreadable video (OpenCV cannot open it)")
-        while True:
-            ok, bgr = capture.read()
-            if not ok or bgr is None: break
+        while capture.grab():                  # every frame is grabbed, only the scored ones decoded
             if index % every_k == 0:
+                ok, bgr = capture.retrieve()
+                if not ok or bgr is None: raise FlowferError(f"{path}: frame {index} cannot be decoded")
                 face, box, detected = face_box(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), prep)
                 if detected is False: no_face += 1
                 else: rows.append(dict(source=str(path), frame=index, box=box, face=face, true=None))
@@ -283,9 +283,10 @@ def faces_from(inputs, prep: dict, every_k: int = 1, folder_labels: bool = False
         elif kind == "npz": rows += _npz_rows(path, prep)
         elif kind == "video": rows += _video_rows(path, prep, every_k, rejected)
         else: rows += _image_rows(path, prep, True, rejected)
-    if not rows: raise FlowferError(f"{', '.join(map(str, inputs))}: no face to predict "
-                                    f"({len(rejected)} file(s) left out: {rejected[0][0]}: {rejected[0][1]}"
-                                    + (", ..." if len(rejected) > 1 else "") + ")" if rejected else "")
+    if not rows:
+        why = (f" ({len(rejected)} file(s) left out: {rejected[0][0]}: {rejected[0][1]}"
+               + (", ...)" if len(rejected) > 1 else ")")) if rejected else ""
+        raise FlowferError(f"{', '.join(map(str, inputs))}: no face to predict{why}")
     return rows, rejected
 
 # %% ../nbs/18_apply.ipynb #a1800023
