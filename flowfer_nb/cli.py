@@ -15,11 +15,12 @@ from .core import ArgumentParser, cli_entry
 
 # %% auto #0
 __all__ = ['PAPER_CLASSES', 'DEFAULT_SIZE', 'FACE_MARGIN', 'LAYOUTS', 'FACE_CROPS', 'LABEL_MAPS', 'MAX_REJECTED', 'PROTOCOLS',
-           'CONFIG_NAMES', 'DEVICES', 'SYNTH_DEFAULTS', 'PROFILES', 'SYNTHETIC', 'BENCH_VARIANTS', 'BENCH_LEVERS',
-           'PARSERS', 'synth_main', 'prepare_main', 'train_main', 'predict_main', 'reproduce_main', 'bench_main',
-           'compare_main', 'collect_main', 'split_classes', 'add_classes', 'add_out', 'add_force', 'add_quiet',
-           'add_device', 'add_size', 'synth_parser', 'prepare_parser', 'train_parser', 'predict_parser',
-           'reproduce_parser', 'bench_parser', 'compare_parser', 'collect_parser']
+           'CONFIG_NAMES', 'DEVICES', 'ADOPTED_CONFIG', 'PREDICT_FORMATS', 'SAMPLE_TEMPERATURE', 'SYNTH_DEFAULTS',
+           'PROFILES', 'SYNTHETIC', 'BENCH_VARIANTS', 'BENCH_LEVERS', 'PARSERS', 'synth_main', 'prepare_main',
+           'train_main', 'predict_main', 'reproduce_main', 'bench_main', 'compare_main', 'collect_main', 'sample_main',
+           'encode_main', 'split_classes', 'add_classes', 'add_out', 'add_force', 'add_quiet', 'add_device', 'add_size',
+           'synth_parser', 'prepare_parser', 'train_parser', 'predict_parser', 'reproduce_parser', 'bench_parser',
+           'compare_parser', 'collect_parser', 'sample_parser', 'encode_parser']
 
 # %% ../nbs/00_cli.ipynb #763d1647
 PAPER_CLASSES = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")  # data.PAPER_CLASSES
@@ -30,6 +31,9 @@ MAX_REJECTED = 0.05                                                             
 PROTOCOLS = ("uniform", "video", "subject", "loso")                               # data.PROTOCOLS
 CONFIG_NAMES = ("smoke", "quick", "paper")                                        # train.CONFIG_NAMES
 DEVICES = ("cpu", "cuda")
+ADOPTED_CONFIG = "adopted"                                                         # apply.ADOPTED
+PREDICT_FORMATS = ("csv", "jsonl")                                                # apply.FORMATS
+SAMPLE_TEMPERATURE = 0.7                                                          # morph.SAMPLE_TEMPERATURE
 SYNTH_DEFAULTS = dict(subjects=29, max_subjects=99, frames=12, neutral_frames=6, size=64, min_size=16, max_size=512)
 # reproduce.PROFILES, .SYNTHETIC
 PROFILES, SYNTHETIC = ("smoke", "quick", "grid", "paper"), "synthetic"
@@ -133,11 +137,19 @@ def prepare_parser() -> ArgumentParser:
 def train_parser() -> ArgumentParser:
     "flowfer-train's options."
     p = ArgumentParser(prog="flowfer-train",
-                       description="Train the flow classifier on the folds of a split, one run folder per fold.")
-    p.add_argument("--data", required=True, help="prepared .npz file (flowfer-prepare or flowfer-synth)")
-    add_out(p, "run folder: one fold_KK/ subfolder per fold, summary.json once every fold is done")
-    p.add_argument("--config", default="quick", help=f"{', '.join(CONFIG_NAMES)} or a JSON file "
-                   "{\"model\": {...}, \"train\": {...}} (default quick)")
+                       description="Train the flow classifier on the folds of a split, one run folder per fold; or, "
+                                   "with --all, on every image into a model folder for flowfer-predict --model.")
+    data = p.add_mutually_exclusive_group(required=True)
+    data.add_argument("--data", help="prepared .npz file (flowfer-prepare or flowfer-synth) to train folds on")
+    data.add_argument("--all", metavar="DATA", help="prepared .npz file to train one model on, every image (no test "
+                      "fold; the configuration's validation rule picks the epoch), written as a model folder")
+    add_out(p, "run folder: one fold_KK/ subfolder per fold, summary.json once every fold is done (with --all: the "
+               "model folder)")
+    p.add_argument("--config", default="quick", help=f"{', '.join(CONFIG_NAMES)}, {ADOPTED_CONFIG} (quick with the "
+                   "adopted variant of configs/adopted.json) or a JSON file {\"model\": {...}, \"train\": {...}} "
+                   "(default quick)")
+    p.add_argument("--variant", metavar="NAME", help="apply a variant of chapter 15 to the configuration, e.g. "
+                   "all-class-last (the adopted one); default: the paper's method")
     p.add_argument("--split", default="uniform", choices=PROTOCOLS,
                    help="test folds: uniform (stratified k-fold over images), video (whole videos or sequences), "
                         "subject (whole subjects, every subject tested once), loso (one fold per "
@@ -159,14 +171,33 @@ def train_parser() -> ArgumentParser:
 def predict_parser() -> ArgumentParser:
     "flowfer-predict's options."
     p = ArgumentParser(prog="flowfer-predict",
-                       description="Write per-image class probabilities of a trained run as CSV.")
-    p.add_argument("--run", required=True, help="run folder of one fold (holds best.pt and config.json)")
-    p.add_argument("--data", required=True, help="prepared .npz file of images of the run's size")
-    add_out(p, "CSV to write (default RUN/predictions_<data name>.csv)", required=False)
-    add_force(p, "the CSV")
+                       description="Class posteriors, bits/dim and an out-of-distribution flag per face of images, "
+                                   "folders, videos or prepared files under a model folder (--model); or per image "
+                                   "of a prepared file under one fold (--run, --data).")
+    p.add_argument("inputs", nargs="*", metavar="INPUT",
+                   help="with --model: image files, folders of images (searched recursively), videos or prepared .npz")
+    p.add_argument("--model", metavar="DIR", help="model folder written by flowfer-train --all")
+    p.add_argument("--run", help="run folder of one fold (holds best.pt and config.json), with --data")
+    p.add_argument("--data", help="with --run: prepared .npz file of images of the run's size")
+    add_out(p, "file to write (with --model: default standard output, and a summary OUT.summary.json beside it; with "
+               "--run: default RUN/predictions_<data name>.csv)", required=False)
+    p.add_argument("--format", default="csv", choices=PREDICT_FORMATS,
+                   help="with --model: csv (a header row) or jsonl (one JSON object per face) (default csv)")
+    p.add_argument("--every-k", type=int, metavar="K", help="videos: score every K-th frame (default 1)")
+    p.add_argument("--face-crop", choices=FACE_CROPS,
+                   help="override the model's recorded face cropping: haar (find the face) or none (the images are "
+                        "faces already)")
+    p.add_argument("--folder-labels", action="store_true",
+                   help="take an image's true class from the name of its folder (<expression>/<image>) to report "
+                        "accuracy")
+    p.add_argument("--plot", metavar="PNG", help="with --model: draw the posteriors per frame of each video (or file)")
+    p.add_argument("--explain", metavar="DIR",
+                   help="with --model: write per face chapter 14's figure (scores, saliency, moved faces) into DIR")
+    add_force(p, "the output files")
     add_device(p)
-    add_quiet(p, "summary line")
+    add_quiet(p, "summary lines")
     return p
+
 
 # %% ../nbs/00_cli.ipynb #677cece3-4
 def reproduce_parser() -> ArgumentParser:
@@ -248,9 +279,45 @@ def collect_parser() -> ArgumentParser:
     add_force(p, "the collected tables in --out")
     return p
 
+def sample_parser() -> ArgumentParser:
+    "flowfer-sample's options."
+    p = ArgumentParser(prog="flowfer-sample", description="Draw faces of one class from a model folder's flow at a "
+                       "temperature: the images and a grid.")
+    p.add_argument("--model", required=True, metavar="DIR", help="model folder written by flowfer-train --all")
+    p.add_argument("--class", dest="class_name", required=True, metavar="NAME",
+                   help="the class to sample, one of the model's (any case, aliases such as 'happy' allowed)")
+    p.add_argument("--temperature", "-t", type=float, default=SAMPLE_TEMPERATURE,
+                   help=f"scale of every latent's standard deviation (default {SAMPLE_TEMPERATURE}; 1 = the model's "
+                        "own spread, 0 = the class's mode)")
+    p.add_argument("-n", type=int, default=16, help="number of samples (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the samples (default 0)")
+    add_out(p, "folder to write CLASS_T<temperature>_NNN.png and CLASS_T<temperature>_grid.png into")
+    add_force(p, "the samples of this class and temperature in --out")
+    add_device(p)
+    add_quiet(p, "summary line")
+    return p
+
+def encode_parser() -> ArgumentParser:
+    "flowfer-encode's options."
+    p = ArgumentParser(prog="flowfer-encode", description="Write the latents of faces under a model folder's flow: "
+                       "each level z4..z1 and z1' = h(z1, predicted class), with their sources.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="image files, folders of images (searched recursively), videos or prepared .npz files")
+    p.add_argument("--model", required=True, metavar="DIR", help="model folder written by flowfer-train --all")
+    add_out(p, "the .npz to write: z4..z1, z1_prime, predicted, posterior, sources, frames, boxes, classes")
+    p.add_argument("--every-k", type=int, metavar="K", help="videos: encode every K-th frame (default 1)")
+    p.add_argument("--face-crop", choices=FACE_CROPS,
+                   help="override the model's recorded face cropping: haar (find the face) or none (the images are "
+                        "faces already)")
+    add_force(p, "--out")
+    add_device(p)
+    add_quiet(p, "summary line")
+    return p
+
 PARSERS = {"flowfer-synth": synth_parser, "flowfer-prepare": prepare_parser, "flowfer-train": train_parser,
            "flowfer-predict": predict_parser, "flowfer-reproduce": reproduce_parser, "flowfer-bench": bench_parser,
-           "flowfer-compare": compare_parser, "flowfer-collect": collect_parser}
+           "flowfer-compare": compare_parser, "flowfer-collect": collect_parser, "flowfer-sample": sample_parser,
+           "flowfer-encode": encode_parser}
 
 # %% ../nbs/00_cli.ipynb #c682acd1
 def _tool(parser: Callable[[], ArgumentParser], module: str, function: str) -> Callable[[list[str] | None], int]:
@@ -267,9 +334,11 @@ def _tool(parser: Callable[[], ArgumentParser], module: str, function: str) -> C
 
 synth_main = _tool(synth_parser, "synth", "run_synth")
 prepare_main = _tool(prepare_parser, "data", "run_prepare")
-train_main = _tool(train_parser, "train", "run_train")
-predict_main = _tool(predict_parser, "train", "run_predict")
+train_main = _tool(train_parser, "train", "run_train")             # --all: apply.run_train_all
+predict_main = _tool(predict_parser, "train", "run_predict")       # --model: apply.run_apply_predict
 reproduce_main = _tool(reproduce_parser, "reproduce", "run_reproduce")
 bench_main = _tool(bench_parser, "bench", "run_bench_cli")
 compare_main = _tool(compare_parser, "compare", "run_compare")
 collect_main = _tool(collect_parser, "collect", "run_collect")
+sample_main = _tool(sample_parser, "apply", "run_sample")
+encode_main = _tool(encode_parser, "apply", "run_encode")

@@ -358,6 +358,12 @@ def run_reproduce(args, argv: list[str]) -> None:
     fails."""
     notebooks = _select(args.only)
     log = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
+    if not args.quiet:  # the folds' epochs (train.progress_event) reach this stderr from the notebooks' kernels
+        os.environ.setdefault("FLOWFER_PROGRESS", f"/proc/{os.getpid()}/fd/2")
+        try:  # they append; so does this process, so that in a file (2> log) neither overwrites the other's lines
+            import fcntl
+            fcntl.fcntl(2, fcntl.F_SETFL, fcntl.fcntl(2, fcntl.F_GETFL) | os.O_APPEND)
+        except (ImportError, OSError): pass
     try:
         with new_folder_cleanup(args.out):  # a run that fails before writing anything leaves no folder behind
             params = dict(data=args.data, profile=args.profile, seed=args.seed)

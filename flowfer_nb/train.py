@@ -37,11 +37,11 @@ from .flows import FAST_LEVERS, FlowLevers, set_levers
 
 # %% auto #0
 __all__ = ['LR_DECAYS', 'SELECT_BY', 'LEVER_SETS', 'CONFIG_NAMES', 'CONFIG_SECTIONS', 'ORDER_STREAM', 'NOISE_STREAM',
-           'EVAL_STREAM', 'CHECKPOINT_FORMAT', 'LOG_COLUMNS', 'FOLD_LOCK', 'TrainConfig', 'load_config',
+           'EVAL_STREAM', 'CHECKPOINT_FORMAT', 'LOG_COLUMNS', 'PROGRESS_ENV', 'FOLD_LOCK', 'TrainConfig', 'load_config',
            'images_to_tensor', 'stream_seed', 'LRSchedule', 'rng_state', 'set_rng_state', 'save_checkpoint',
            'load_checkpoint', 'cpu_has_bf16', 'uses_bf16', 'use_levers', 'model_channels_last', 'make_adam', 'evaluate',
-           'resolve_device', 'init_distributed', 'fit', 'fold_fingerprint', 'check_fingerprint', 'train_fold',
-           'run_info', 'load_run', 'run_train', 'run_predict', 'train_cli', 'predict_cli']
+           'resolve_device', 'init_distributed', 'progress_event', 'fit', 'fold_fingerprint', 'check_fingerprint',
+           'train_fold', 'run_info', 'load_run', 'run_train', 'run_predict', 'train_cli', 'predict_cli']
 
 # %% ../nbs/03_train.ipynb #6309a7a0
 LR_DECAYS = ("none", "cosine")
@@ -138,6 +138,9 @@ def load_config(name_or_path: str | os.PathLike) -> tuple[ModelConfig, TrainConf
     try: d = json.loads(text)
     except json.JSONDecodeError as e: raise FlowferError(f"{source}: not valid JSON ({e})") from None
     if not isinstance(d, dict): raise FlowferError(f"{source}: expected a JSON object with keys {CONFIG_SECTIONS}")
+    if "variant" in d and "model" not in d:
+        raise FlowferError(f"{source}: an adoption record (it names the variant {d['variant']!r}), not a "
+                           f"configuration; pass --config adopted, or --variant {d['variant']} with a configuration")
     unknown = sorted(set(d) - set(CONFIG_SECTIONS))
     if unknown: raise FlowferError(f"{source}: unknown keys {unknown} (expected {list(CONFIG_SECTIONS)})")
     if not isinstance(d.get("model", {}), dict):
@@ -497,6 +500,19 @@ def _validate_epoch(run: _Run, row: dict, val_set: tuple | None, dev, out_dir: P
                                               "model_config": run.model_cfg.to_dict(),
                                               "train_config": run.cfg.to_dict(), "best": run.best, "info": run.info})
 
+# %% ../nbs/03_train.ipynb #e56d4616-5
+PROGRESS_ENV = "FLOWFER_PROGRESS"  # a file (flowfer-reproduce: its own stderr) that `fit` writes a line per epoch to
+
+def progress_event(line: str) -> None:
+    """Append `line` to the file $FLOWFER_PROGRESS names, if set: how a fold trained inside a notebook that papermill
+    runs shows its progress on flowfer-reproduce's stderr. Errors are ignored (progress never fails a run)."""
+    target = os.environ.get(PROGRESS_ENV)
+    if not target: return
+    try:
+        with open(target, "a", encoding="utf-8") as f: f.write(line + "\n")
+    except OSError: pass
+
+
 # %% ../nbs/03_train.ipynb #e56d4616-4
 def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg: ModelConfig, train_cfg: TrainConfig,
         out_dir: str | os.PathLike, resume: bool = False, device: str | torch.device = "cpu", *,
@@ -529,6 +545,7 @@ def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg:
     snapshot = run.state()
     mode = progress_mode(progress) if main else "none"   # a bar on a terminal, one line per epoch in a log
     bar = progress_bar(mode, total=cfg.epochs * steps, initial=run.epoch * steps, desc=out_dir.name, unit="step")
+    if main: progress_event(f"{out_dir.name}: epoch {run.epoch}/{cfg.epochs}, {len(images)} images")
     while run.epoch < cfg.epochs and (stop_after is None or run.epoch < stop_after):
         t0 = time.perf_counter()
         sums, skipped, diverged = _train_epoch(step_fn, model, run.opt, run.sched, fit_set, run.epoch, cfg, model_cfg,
@@ -555,6 +572,9 @@ def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg:
             row["seconds"] = round(time.perf_counter() - t0, 3)   # training and validation
             run.history.append(row)
             bar.set_postfix(epoch=run.epoch + 1, loss=row["loss"], val_acc=row["val_acc"], refresh=False)
+            progress_event(f"{out_dir.name}: epoch {run.epoch + 1}/{cfg.epochs}, loss {row['loss']:.4g}, val_acc "
+                           f"{row['val_acc'] if row['val_acc'] is None else round(row['val_acc'], 4)}, "
+                           f"{row['seconds']:.1f} s")
         run.epoch += 1
         snapshot = run.state()
         if main:
@@ -761,9 +781,11 @@ def _empty_fold(fold_dir: Path) -> None:
 # %% ../nbs/03_train.ipynb #2b1f996b-2
 def run_train(args, argv: list[str]) -> None:
     "flowfer-train with the arguments `args` of `cli.train_parser`: check everything, then train the folds into --out."
+    from .apply import resolve_training, run_train_all
+    if getattr(args, "all", None): return run_train_all(args, argv)   # a model folder of every image (chapter 18)
     main = int(os.environ.get("RANK", "0")) == 0
     configure_threads()
-    model_cfg, train_cfg = load_config(args.config)
+    model_cfg, train_cfg, _ = resolve_training(args.config, getattr(args, "variant", None))
     if args.epochs is not None:
         if args.epochs < 1: raise FlowferError(f"--epochs {args.epochs}: must be >= 1")
         train_cfg = replace(train_cfg, epochs=args.epochs)
@@ -827,6 +849,11 @@ def run_train(args, argv: list[str]) -> None:
 def run_predict(args, argv: list[str]) -> None:
     """flowfer-predict with the arguments `args` of `cli.predict_parser`: check the run, data and --out, then write
     the CSV."""
+    if getattr(args, "model", None):   # a model folder and images, folders, videos (chapter 18)
+        from .apply import run_apply_predict
+        return run_apply_predict(args, argv)
+    if not (args.run and args.data) or getattr(args, "inputs", None):
+        raise FlowferError("give --model DIR INPUT... (a model folder), or --run RUN --data FILE.npz (one fold)")
     configure_threads()
     dev = resolve_device(args.device)
     info = run_info(args.run)
