@@ -19,9 +19,9 @@ from .train import images_to_tensor
 from .variants import compare_to, per_subject_accuracy
 
 # %% auto #0
-__all__ = ['PERSON_PROTOCOLS', 'flow_latents', 'split_latents', 'latent_log_prob', 'person_log_likelihood', 'subject_references',
-           'person_shift', 'person_predictions', 'flow_scorer', 'cnn_scorer', 'pixel_person_predictions',
-           'person_table', 'identity_spread', 'reference_error']
+__all__ = ['PERSON_PROTOCOLS', 'REFIT', 'flow_latents', 'split_latents', 'latent_log_prob', 'person_log_likelihood',
+           'subject_references', 'person_shift', 'person_predictions', 'flow_scorer', 'cnn_scorer', 'train_shift',
+           'pixel_person_predictions', 'person_table', 'identity_spread', 'reference_error']
 
 # %% ../nbs/19_person.ipynb #p19a0008
 @torch.no_grad()
@@ -141,17 +141,33 @@ def cnn_scorer(model) -> callable:
     b = model.fc2.bias.detach().double().cpu().numpy()
     return lambda F_rows, rows: np.asarray(F_rows) @ W.T + b
 
+REFIT = ", refit"  # suffix of the protocols whose model is fitted again on training rows shifted the same way
+
+def train_shift(protocol: str, R, subjects, train_idx, R_neutral=None, neutral_subjects=None) -> tuple:
+    """The training rows of R (N, D) shifted as `protocol` shifts test rows, each training subject by its own
+    reference (neutral: the mean of its neutral rows; calibrated: the median of its training rows) onto the training
+    mean of the references -> (R_train (n, D), kept (n,) bool: subjects without a reference are left out)."""
+    subjects, train_idx = np.asarray(subjects), np.asarray(train_idx)
+    return person_shift(protocol, R, subjects, train_idx, train_idx, R_neutral, neutral_subjects)
+
 def pixel_person_predictions(estimator, P, labels, subjects, train_idx, test_idx, P_neutral=None,
-                             neutral_subjects=None, protocols=tuple(PERSON_PROTOCOLS)) -> dict:
+                             neutral_subjects=None, protocols=tuple(PERSON_PROTOCOLS), refit: bool = False) -> dict:
     """Fit a clone of the scikit-learn `estimator` on the raw training rows of P (N, D) with their labels, then
-    `person_predictions` with its class probabilities."""
+    `person_predictions` with its class probabilities; with `refit`, also '<protocol>, refit' for every protocol but
+    raw: the estimator fitted again on the training rows shifted by `train_shift`, tested as the protocol shows."""
     from sklearn.base import clone
     from threadpoolctl import threadpool_limits
-    train_idx = np.asarray(train_idx)
+    P, labels, train_idx = np.asarray(P), np.asarray(labels), np.asarray(train_idx)
     with threadpool_limits(1):
-        est = clone(estimator).fit(np.asarray(P)[train_idx], np.asarray(labels)[train_idx])
-        return person_predictions(lambda rows_P, rows: est.predict_proba(rows_P), P, subjects, train_idx, test_idx,
-                                  P_neutral, neutral_subjects, protocols)
+        est = clone(estimator).fit(P[train_idx], labels[train_idx])
+        out = person_predictions(lambda rows_P, rows: est.predict_proba(rows_P), P, subjects, train_idx, test_idx,
+                                 P_neutral, neutral_subjects, protocols)
+        for p in [p for p in protocols if p != "raw"] if refit else []:
+            P_train, kept = train_shift(p, P, subjects, train_idx, P_neutral, neutral_subjects)
+            shifted = clone(estimator).fit(P_train[kept], labels[train_idx][kept])
+            out[p + REFIT] = person_predictions(lambda rows_P, rows: shifted.predict_proba(rows_P), P, subjects,
+                                                train_idx, test_idx, P_neutral, neutral_subjects, (p,))[p]
+    return out
 
 # %% ../nbs/19_person.ipynb #p19a0018
 def _interval(values: pd.Series, paired: bool = False) -> tuple:
