@@ -21,7 +21,7 @@ from .variants import compare_to, per_subject_accuracy
 # %% auto #0
 __all__ = ['PERSON_PROTOCOLS', 'REFIT', 'flow_latents', 'split_latents', 'latent_log_prob', 'person_log_likelihood',
            'subject_references', 'person_shift', 'person_predictions', 'flow_scorer', 'cnn_scorer', 'train_shift',
-           'pixel_person_predictions', 'person_table', 'identity_spread', 'reference_error']
+           'pixel_person_predictions', 'person_table', 'identity_spread', 'neutral_noise', 'reference_error']
 
 # %% ../nbs/19_person.ipynb #p19a0008
 @torch.no_grad()
@@ -212,6 +212,17 @@ def identity_spread(R, labels, subjects) -> dict:
     means = np.array(means)
     identity, expression = float(np.mean(ident)), float(((means - means.mean(0)) ** 2).sum(1).mean())
     return dict(identity=identity, expression=expression, ratio=expression / identity if identity > 0 else np.inf)
+
+def neutral_noise(R_neutral, neutral_subjects) -> dict:
+    """{subject: the expected squared error of the mean of its k neutral rows of R_neutral (M, D) as an estimate of
+    their centre: the summed per-coordinate variance (ddof=1) of the rows divided by k}; subjects with one row are
+    left out."""
+    R, subjects = np.asarray(R_neutral, np.float64), np.asarray(neutral_subjects)
+    out = {}
+    for s in np.unique(subjects):
+        rows = R[subjects == s]
+        if len(rows) > 1: out[s] = float(rows.var(0, ddof=1).sum() / len(rows))
+    return out
 
 def reference_error(shift: dict, calibrated: dict) -> float:
     """mean over subjects |delta_s - delta_cal_s|^2 / mean |delta_cal_s|^2 for per-subject shifts {subject: (D,)} (the
