@@ -994,7 +994,8 @@ def prepare_with_neutral(source: str | os.PathLike, layout: str = "manifest", *,
     if not n: report["warnings"].append("no neutral images: the neutral-image person protocol (chapter 19) is "
                                         "skipped for this data")
     report["neutral_reference"] = n
-    data.meta["neutral_reference"] = True
+    if n: data.meta["neutral_reference"] = True
+    else: data.meta["options"] = {**data.meta["options"], "classes": list(names)}  # the file `prepare` writes
     return data, report
 
 # %% ../nbs/00_data.ipynb #8b1c9aad
