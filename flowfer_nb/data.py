@@ -42,7 +42,7 @@ __all__ = ['PAPER_CLASSES', 'NEUTRAL', 'FORMAT_VERSION', 'ZIP_MAGIC', 'EXPRESSIO
            'detect_face', 'square_box', 'centre_square', 'crop_face', 'resize_images', 'resolve_classes',
            'match_classes', 'parse_label_map', 'read_manifest', 'read_folders', 'read_videos', 'prepare',
            'report_summary', 'Protocol', 'protocol', 'make_splits', 'validation_split', 'project_root',
-           'shared_real_dir', 'check_rejections', 'run_prepare', 'prepare_cli']
+           'shared_real_dir', 'split_neutral', 'prepare_with_neutral', 'check_rejections', 'run_prepare', 'prepare_cli']
 
 # %% ../nbs/00_data.ipynb #cce84b5d
 PAPER_CLASSES = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
@@ -960,6 +960,44 @@ def shared_real_dir(project: str | os.PathLike | None = None) -> Path | None:
     candidate = Path(project if project is not None else project_root()).resolve().parent / SHARED_REAL
     return candidate if candidate.is_dir() else None
 
+# %% ../nbs/00_data.ipynb #e1a0c0de-1
+def split_neutral(data: PreparedData, classes=PAPER_CLASSES) -> tuple[PreparedData, PreparedData]:
+    """`data` -> (its rows of `classes`, relabelled 0..len(classes)-1 in that order: what every chapter trains and tests
+    on; its neutral rows, with the one class ('neutral',), empty when it has none). Neutral is a reference here, never
+    one of `classes`."""
+    classes = tuple(classes)
+    if NEUTRAL in classes:
+        raise FlowferError(f"split_neutral: classes {list(classes)} name {NEUTRAL!r}, which is the reference here")
+    if NEUTRAL in data.classes: neutral = data.subset_classes([NEUTRAL])
+    else:
+        neutral = data.select(np.zeros(0, np.int64))
+        neutral.classes = (NEUTRAL,)
+    return data.subset_classes(classes), neutral
+
+# %% ../nbs/00_data.ipynb #e1a0c0de-3
+def prepare_with_neutral(source: str | os.PathLike, layout: str = "manifest", *, classes=None,
+                         **options) -> tuple[PreparedData, dict]:
+    """`prepare` that also keeps the source's neutral images as the reference (rows of the label 'neutral', after the
+    classes; `split_neutral`), unless `classes` names neutral itself (then it is a class). The report gains
+    `neutral_reference` (images kept as the reference) and says when there are none."""
+    names = resolve_classes(classes)
+    if NEUTRAL in names: return prepare(source, layout, classes=names, **options)
+    data, report = prepare(source, layout, classes=names + (NEUTRAL,), **options)
+    expression = [c for c in data.classes if c != NEUTRAL]
+    if len(expression) < 2:
+        raise FlowferError(f"{source}: only {len(expression)} class(es) {expression} of {list(names)} have images; "
+                           f"read {report['read']}, rejected {report['rejected']}, set aside {report['set_aside']}")
+    n = data.counts().get(NEUTRAL, 0)
+    gone = f"class {NEUTRAL!r} has no images and is left out"
+    report["warnings"] = [w for w in report["warnings"] if w != gone]
+    report["empty_classes"] = [c for c in report["empty_classes"] if c != NEUTRAL]
+    if not n: report["warnings"].append("no neutral images: the neutral-image person protocol (chapter 19) is "
+                                        "skipped for this data")
+    report["neutral_reference"] = n
+    if n: data.meta["neutral_reference"] = True
+    else: data.meta["options"] = {**data.meta["options"], "classes": list(names)}  # the file `prepare` writes
+    return data, report
+
 # %% ../nbs/00_data.ipynb #8b1c9aad
 MAX_REJECTED = 0.05  # share of rejected rows above which flowfer-prepare refuses to write (--max-rejected)
 
@@ -996,10 +1034,11 @@ def run_prepare(args, argv: list[str]) -> None:
     lock = dir_lock(out.with_name(f".{out.name}.lock"), "another flowfer-prepare or flowfer-synth")
     with new_folder_cleanup(out.parent), lock:
         for target in (out, report_path(out)): remove_temporaries(target)
-        data, report = prepare(source, args.layout, classes=args.classes, size=args.size, face_crop=args.face_crop,
-                               margin=args.margin, subject_regex=args.subject_regex, every_k=args.every_k,
-                               segments=args.segments, label_map=label_map or None,
-                               progress=progress_mode(None if args.quiet else True) == "bar")
+        data, report = prepare_with_neutral(source, args.layout, classes=args.classes, size=args.size,
+                                            face_crop=args.face_crop, margin=args.margin,
+                                            subject_regex=args.subject_regex, every_k=args.every_k,
+                                            segments=args.segments, label_map=label_map or None,
+                                            progress=progress_mode(None if args.quiet else True) == "bar")
         check_rejections(report, args.max_rejected)
         check_output(out, force=args.force)  # again: another tool may have written it meanwhile
         report["provenance"] = provenance(command=["flowfer-prepare", *argv])
