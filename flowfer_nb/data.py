@@ -189,7 +189,8 @@ def load_prepared(path: str | os.PathLike) -> PreparedData:
     "Read a prepared data set written by `save_prepared`, refusing pickles, other format versions and malformed arrays."
     path = Path(path)
     if not path.is_file():
-        source = path.is_dir() and ((path / "manifest.csv").is_file() or any(p.is_dir() for p in path.iterdir()))
+        source = path.is_dir() and any(p.name in ("manifest.csv", "segments.csv") or p.suffix.lower() in IMAGE_SUFFIXES
+                                       or (p.is_dir() and normalise_expression(p.name)) for p in path.iterdir())
         hint = f"; make one from it with flowfer-prepare {shown_path(path)} --out {path.name}.npz" if source else ""
         raise not_a_file(path, "prepared data file (.npz)", hint)
     with open(path, "rb") as f:
