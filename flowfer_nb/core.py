@@ -35,8 +35,8 @@ import numpy as np
 __all__ = ['EXIT_USER_ERROR', 'EXIT_INTERRUPTED', 'EXIT_TERMINATED', 'PROGRESS_MODES', 'PROVENANCE_PACKAGES', 'FlowferError',
            'Terminated', 'os_error_line', 'cli_entry', 'ArgumentParser', 'patch', 'seed_everything',
            'configure_threads', 'atomic_write', 'write_json', 'write_together', 'remove_temporaries', 'check_output',
-           'new_folder_cleanup', 'sha256_file', 'read_text', 'dir_lock', 'shared_lock_fds', 'progress_mode',
-           'LineProgress', 'progress_bar', 'git_revision', 'provenance']
+           'new_folder_cleanup', 'sha256_file', 'read_text', 'shown_path', 'not_a_file', 'dir_lock', 'shared_lock_fds',
+           'progress_mode', 'LineProgress', 'progress_bar', 'git_revision', 'provenance']
 
 # %% ../nbs/00_core.ipynb #d386fd2d
 class FlowferError(Exception):
@@ -151,7 +151,8 @@ def _umask() -> int:
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator:
-    "Open a temporary file beside `path` for writing; on success fsync and rename it to `path`."
+    """Open a temporary file beside `path` for writing; on success fsync and rename it to `path`. On failure the
+    temporary is removed, `path` is left as it was, and an OSError (a full disk) names `path`, not the temporary."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -163,8 +164,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
+        if isinstance(e, OSError) and e.errno is not None and e.filename in (None, tmp):
+            raise OSError(e.errno, e.strerror, str(path)) from None  # f.write() names no file
         raise
 
 def write_json(path: str | os.PathLike, obj) -> None:
@@ -265,6 +268,19 @@ def read_text(path: str | os.PathLike) -> tuple[str, str]:
     except UnicodeDecodeError as e:
         raise FlowferError(f"{path}: not {encoding.upper()} text (byte 0x{raw[e.start]:02x} at offset "
                            f"{e.start}); save it as UTF-8") from None
+
+def shown_path(path: str | os.PathLike) -> str:
+    "`path` for a message: quoted (repr) when spaces at either end or characters that do not print would hide in it."
+    s = str(path)
+    return repr(s) if s != s.strip() or not s.isprintable() else s
+
+def not_a_file(path: str | os.PathLike, what: str, hint: str = "") -> FlowferError:
+    """The error for a `path` that is not an existing `what` (e.g. "manifest file"): a folder is called one (`hint`
+    added), spaces at either end are shown, and the path without them is pointed at when that exists."""
+    s = str(path)
+    if Path(s).is_dir(): return FlowferError(f"{shown_path(s)}: is a folder, expected a {what}{hint}")
+    trimmed = f" ({s.strip()!r}, without the spaces, exists)" if s != s.strip() and Path(s.strip()).exists() else ""
+    return FlowferError(f"{shown_path(s)}: no such {what}{trimmed}")
 
 # %% ../nbs/00_core.ipynb #c6eb6fdf
 _SHARED_LOCKS: set[int] = set()  # descriptors of the locks held with share=True, for the kernels a holder starts

@@ -29,20 +29,21 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from tqdm import tqdm
 
-from .core import (FlowferError, check_output, dir_lock, new_folder_cleanup, progress_mode, provenance,
-                             read_text, remove_temporaries, write_together)
+from .core import (FlowferError, check_output, dir_lock, new_folder_cleanup, not_a_file, progress_mode,
+                             provenance, read_text, remove_temporaries, shown_path, write_together)
 
 # %% auto #0
 __all__ = ['PAPER_CLASSES', 'NEUTRAL', 'FORMAT_VERSION', 'ZIP_MAGIC', 'EXPRESSIONS', 'EXPRESSION_ALIASES',
            'SIXTEEN_TO_EIGHT_SHIFT', 'EXIF_ORIENTATION', 'FACE_CROPS', 'HAAR_CASCADE', 'HAAR_SCALE_FACTOR',
            'HAAR_MIN_NEIGHBOURS', 'HAAR_WINDOW', 'MIN_FACE_FRACTION', 'FACE_MARGIN', 'DEFAULT_SIZE', 'LAYOUTS',
-           'MANIFEST_COLUMNS', 'MANIFEST_OPTIONAL', 'SEGMENT_COLUMNS', 'LABEL_MAPS', 'PROTOCOL_UNITS', 'UNITS',
-           'PROTOCOLS', 'DEFAULT_FOLDS', 'SHARED_DATA_ENV', 'SHARED_REAL', 'MAX_REJECTED', 'PreparedData',
-           'report_path', 'save_prepared', 'load_prepared', 'normalise_expression', 'RejectedFile', 'decode_image',
-           'detect_face', 'square_box', 'centre_square', 'crop_face', 'resize_images', 'resolve_classes',
-           'match_classes', 'parse_label_map', 'read_manifest', 'read_folders', 'read_videos', 'prepare',
-           'report_summary', 'Protocol', 'protocol', 'make_splits', 'validation_split', 'project_root',
-           'shared_real_dir', 'split_neutral', 'prepare_with_neutral', 'check_rejections', 'run_prepare', 'prepare_cli']
+           'MANIFEST_COLUMNS', 'MANIFEST_OPTIONAL', 'SEGMENT_COLUMNS', 'LABEL_MAPS', 'UPSCALE_WARN', 'IMAGE_SUFFIXES',
+           'PROTOCOL_UNITS', 'UNITS', 'PROTOCOLS', 'DEFAULT_FOLDS', 'SHARED_DATA_ENV', 'SHARED_REAL', 'MAX_REJECTED',
+           'PreparedData', 'report_path', 'save_prepared', 'load_prepared', 'normalise_expression', 'RejectedFile',
+           'decode_image', 'detect_face', 'square_box', 'centre_square', 'crop_face', 'resize_images',
+           'resolve_classes', 'match_classes', 'parse_label_map', 'unknown_labels_hint', 'read_manifest',
+           'read_folders', 'read_videos', 'prepare', 'report_summary', 'Protocol', 'protocol', 'make_splits',
+           'validation_split', 'project_root', 'shared_real_dir', 'split_neutral', 'prepare_with_neutral',
+           'check_rejections', 'run_prepare', 'prepare_cli']
 
 # %% ../nbs/00_data.ipynb #cce84b5d
 PAPER_CLASSES = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
@@ -188,7 +189,11 @@ def _check_arrays(path: Path, arrays: dict) -> dict:
 def load_prepared(path: str | os.PathLike) -> PreparedData:
     "Read a prepared data set written by `save_prepared`, refusing pickles, other format versions and malformed arrays."
     path = Path(path)
-    if not path.is_file(): raise FlowferError(f"{path}: no such prepared data file")
+    if not path.is_file():
+        source = path.is_dir() and any(p.name in ("manifest.csv", "segments.csv") or p.suffix.lower() in IMAGE_SUFFIXES
+                                       or (p.is_dir() and normalise_expression(p.name)) for p in path.iterdir())
+        hint = f"; make one from it with flowfer-prepare {shown_path(path)} --out {path.name}.npz" if source else ""
+        raise not_a_file(path, "prepared data file (.npz)", hint)
     with open(path, "rb") as f:
         if f.read(len(ZIP_MAGIC)) != ZIP_MAGIC:  # np.load takes anything else for a pickle
             raise FlowferError(f"{path}: not a prepared data set (not a .npz archive)")
@@ -494,6 +499,14 @@ class _Entry:
     frames: list = field(default_factory=lambda: [0])
 
 # %% ../nbs/00_data.ipynb #51406503-1
+UPSCALE_WARN = 2  # an image whose side is at most 1/2 of the output side is upscaled with a warning
+
+def unknown_labels_hint(unknown) -> str:
+    "For expression labels that were not recognised: a hint at a label map when all are numbers (as CK+'s are)."
+    if not unknown or not all(re.fullmatch(r"[0-9]+", str(e)) for e in unknown): return ""
+    return (f"; numeric labels need a label map (--label-map {' or '.join(LABEL_MAPS)} or CODE=NAME pairs such as "
+            "1=anger,3=disgust)")
+
 class _Tally:
     "What a reader did with every row: the report's counts, reasons and conversions, and the kept samples."
     def __init__(self, source, layout: str, classes: tuple, size: int, face_crop: str, margin: float, label_map=None,
@@ -508,6 +521,7 @@ class _Tally:
         self.read, self.rejections, self.aside, self.unknown = 0, [], Counter(), Counter()
         self.per_class = defaultdict(Counter)
         self.converted, self.detected, self.fallback_files, self.squared, self.upscaled = Counter(), 0, [], 0, 0
+        self.far_upscaled = []  # (file, side) of the images upscaled UPSCALE_WARN times or more
         self.seen = {}     # path (image) or (path, frame) (video) -> (line, subject, label) of its first row
         self.samples = []  # (image, label, subject, group, frame, file)
         self.extra, self.warnings = {}, []
@@ -565,6 +579,8 @@ class _Tally:
             self.fallback_files.append(entry.file if self.layout != "video" else f"{entry.file}@{frame}")
         elif rgb.shape[0] != rgb.shape[1]: self.squared += 1
         if crop.shape[0] < self.size: self.upscaled += 1
+        if crop.shape[0] * UPSCALE_WARN <= self.size:
+            self.far_upscaled.append((entry.file if self.layout != "video" else f"{entry.file}@{frame}", crop.shape[0]))
         image = crop if crop.shape[0] == self.size else cv2.resize(crop, (self.size, self.size),
                                                                    interpolation=cv2.INTER_AREA)
         self.samples.append((np.ascontiguousarray(image), entry.label, entry.subject, entry.group, frame, entry.file))
@@ -578,16 +594,24 @@ class _Tally:
         empty = [c for c in self.classes if not kept_labels[c]]
         self.warnings += [f"class {c!r} has no images and is left out" for c in empty]
         if self.unknown:
-            numeric = all(re.fullmatch(r"[0-9]+", str(e)) for e in self.unknown)
-            maps = " or ".join(LABEL_MAPS)
-            hint = f"; numeric labels need a label map (--label-map {maps} or CODE=NAME pairs)" if numeric else ""
             n = sum(self.unknown.values())
-            self.warnings.append(f"{n} rows with unknown expressions {dict(self.unknown)} were rejected{hint}")
+            self.warnings.append(f"{n} rows with unknown expressions {dict(self.unknown)} were rejected"
+                                 f"{unknown_labels_hint(self.unknown)}")
+        control = [r for r in self.rejections if r["reason"] == "control character"]
+        if control:
+            self.warnings.append(f"{sum(r['count'] for r in control)} rows with a control character (such as NUL) in "
+                                 f"a field were rejected (first: line {control[0]['row']}, {control[0]['detail']})")
+        if self.far_upscaled:
+            file, side = self.far_upscaled[0]
+            self.warnings.append(f"{len(self.far_upscaled)} images were upscaled {UPSCALE_WARN}x or more to "
+                                 f"{self.size}x{self.size} (first: {file}, {side}x{side}); their detail is "
+                                 f"interpolated: use a smaller --size or larger images")
         if self.path_fixes: self.warnings.append(f"paths found only as another spelling: {dict(self.path_fixes)}")
         report = self._report(classes, empty)
         if len(classes) < 2:
             reasons = ", ".join(f"{r} {n}" for r, n in report["rejected_by_reason"].items()) or "none"
-            hint = next((w[w.index("; numeric"):] for w in self.warnings if "; numeric labels" in w), "")
+            hint = (f"; unrecognised labels {sorted(self.unknown)}{unknown_labels_hint(self.unknown)}" if self.unknown
+                    else "")
             raise FlowferError(f"{self.source}: only {len(classes)} class(es) {list(classes)} of "
                                f"{list(self.classes)} have images; read {self.read}, rejected {report['rejected']} "
                                f"({reasons}), set aside {report['set_aside']}{hint}")
@@ -617,7 +641,8 @@ class _Tally:
                     per_subject=dict(sorted(Counter(s[2] for s in self.samples).items())),
                     set_aside_by_class=dict(self.aside), unknown_expressions=dict(self.unknown),
                     rejected_by_reason=dict(by_reason.most_common()), converted=dict(self.converted.most_common()),
-                    face_detection=face, upscaled=self.upscaled, empty_classes=empty, warnings=self.warnings,
+                    face_detection=face, upscaled=self.upscaled, upscaled_far=len(self.far_upscaled),
+                    upscaled_far_files=[f for f, _ in self.far_upscaled], empty_classes=empty, warnings=self.warnings,
                     path_fixes=dict(self.path_fixes),
                     rejections=self.rejections, seconds=round(time.perf_counter() - self.start, 3))
 
@@ -637,13 +662,34 @@ def _check_options(size, face_crop, margin) -> None:
     if not 0 <= margin <= 1: raise FlowferError(f"margin={margin!r}: expected a fraction from 0 to 1")
 
 # %% ../nbs/00_data.ipynb #88ecb847
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".pgm", ".ppm")
+
+def _has_control(text: str) -> bool:
+    "Whether `text` holds a control character (NUL, a tab, an escape...): Unicode category Cc."
+    return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+def _layout_hint(folder: Path) -> str:
+    "What to do with a source folder that holds no manifest.csv, from what it does hold."
+    subdirs = [p.name for p in sorted(folder.iterdir()) if p.is_dir()]
+    if any(normalise_expression(d) for d in subdirs):
+        return ("it holds expression folders; read them with --layout folders (and --subject-regex for the subject "
+                "in the file names)")
+    if (folder / "segments.csv").is_file(): return "it holds segments.csv; read its videos with --layout video"
+    if any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
+        return ("it holds images: list them in a manifest.csv (path,subject,expression), or sort them into "
+                "<expression>/ folders and add --layout folders")
+    return "give the manifest CSV's path, or --layout folders / --layout video for those layouts"
+
 def read_manifest(manifest: str | os.PathLike, *, classes=None, size: int = DEFAULT_SIZE, face_crop: str = "haar",
                   margin: float = FACE_MARGIN, label_map=None, progress: bool = False) -> tuple[PreparedData, dict]:
     """Read a manifest CSV `path,subject,expression[,sequence,frame]` (or the `manifest.csv` in a folder)
     -> (PreparedData: images (N, size, size, 3), report). group = sequence, else the path; frame = frame, else 0."""
     manifest = Path(manifest)
-    if manifest.is_dir(): manifest = manifest / "manifest.csv"
-    if not manifest.is_file(): raise FlowferError(f"{manifest}: no such manifest file")
+    if manifest.is_dir():
+        if not (manifest / "manifest.csv").is_file():
+            raise FlowferError(f"{shown_path(manifest)}: a folder without manifest.csv; {_layout_hint(manifest)}")
+        manifest = manifest / "manifest.csv"
+    if not manifest.is_file(): raise not_a_file(manifest, "manifest file")
     _check_options(size, face_crop, margin)
     classes = resolve_classes(classes)
     tally = _Tally(manifest.resolve(), "manifest", classes, size, face_crop, margin, label_map)
@@ -653,6 +699,12 @@ def read_manifest(manifest: str | os.PathLike, *, classes=None, size: int = DEFA
         if isinstance(row, str):
             tally.read += 1
             tally.reject(f"line {line}", "malformed row", row, line)
+            continue
+        control = next(((c, v) for c, v in row.items() if _has_control(v)), None)
+        if control:  # a NUL or another control character: no name holds one, so the row is not trusted
+            tally.read += 1
+            tally.reject(row["path"], "control character", f"{control[0]} {control[1]!r}", line,
+                         tally.label(row["expression"]))
             continue
         frame = row.get("frame") or "0"
         if not re.fullmatch(r"[0-9]+", frame):
@@ -1008,6 +1060,8 @@ def check_rejections(report: dict, max_rejected: float = MAX_REJECTED, flag: str
     read, rejected = report["read"], report["rejected"]
     if read == 0 or rejected / read <= max_rejected: return
     reasons = ", ".join(f"{r} {n}" for r, n in list(report["rejected_by_reason"].items())[:3])
+    unknown = report.get("unknown_expressions") or {}
+    if unknown: reasons += f"; unrecognised labels {sorted(unknown)}{unknown_labels_hint(unknown)}"
     first = min(report["rejections"], key=lambda r: math.inf if r.get("row") is None else r["row"])  # the earliest line
     where = f" (line {first['row']})" if first.get("row") else ""
     raise FlowferError(f"{report['source']}: rejected {rejected} of {read} rows ({100 * rejected / read:.0f}%: "

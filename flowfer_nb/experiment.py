@@ -6,10 +6,13 @@
 from __future__ import annotations
 
 import hashlib
+import contextlib
 import json
 import multiprocessing
 import os
+import signal
 import tempfile
+import threading
 import time
 import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -159,19 +162,43 @@ def _one_thread_worker():
     os.environ["FLOWFER_THREADS"] = "1"
     configure_threads(1)
 
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored in this (main) thread for the block: the processes started meanwhile inherit it (Python keeps an
+    ignored SIGINT), so a kernel interrupt, which Jupyter sends to the kernel's whole process group, reaches only the
+    kernel, and the workers do not each print a KeyboardInterrupt traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try: yield
+    finally: signal.signal(signal.SIGINT, previous)
+
+def _stop_workers(ex: ProcessPoolExecutor) -> None:
+    "Terminate the pool's workers (SIGTERM ends them without a word) and drop the jobs not started."
+    for p in list((getattr(ex, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception): p.terminate()
+    ex.shutdown(wait=False, cancel_futures=True)
+
 def run_jobs(fn, jobs: list[dict], n_jobs: int = 1, log=print, cost: Callable[[dict], float] | None = None) -> list:
     """`[fn(**job) for job in jobs]`, in `n_jobs` spawned one-thread processes when n_jobs > 1, started in decreasing
-    `cost(job)` when given; results in job order."""
+    `cost(job)` when given; results in job order. Interrupted (Ctrl-C, a kernel interrupt, SIGTERM through
+    `cli_entry`), it stops the workers at once and re-raises; what finished jobs stored stays."""
     if n_jobs <= 1 or len(jobs) <= 1:
         return [fn(**job) for job in jobs]
     ctx = multiprocessing.get_context("spawn")
     results = [None] * len(jobs)
     order = sorted(range(len(jobs)), key=lambda i: -cost(jobs[i])) if cost else range(len(jobs))
-    with ProcessPoolExecutor(min(n_jobs, len(jobs)), mp_context=ctx, initializer=_one_thread_worker) as ex:
-        futures = {ex.submit(fn, **jobs[i]): i for i in order}
+    ex = ProcessPoolExecutor(min(n_jobs, len(jobs)), mp_context=ctx, initializer=_one_thread_worker)
+    try:
+        with _sigint_ignored(): futures = {ex.submit(fn, **jobs[i]): i for i in order}  # submit starts the workers
         for done, fut in enumerate(as_completed(futures), 1):
             results[futures[fut]] = fut.result()
             log(f"  job {done}/{len(jobs)} done")
+    except BaseException:
+        _stop_workers(ex)
+        raise
+    ex.shutdown()
     return results
 
 # %% ../nbs/04_experiment.ipynb #dc8534f2

@@ -9,6 +9,7 @@ import ast
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import re
 import sys
@@ -182,7 +183,16 @@ def _execute(nb: Path, executed: Path, params: dict, cwd: Path) -> str | None:
     except PapermillExecutionError as e: return _error_line(e.ename, e.evalue)
     except Exception as e: return _error_line(type(e).__name__, str(e))  # the kernel could not start, died,
                                                                          # or timed out
+    except BaseException:  # SIGTERM (cli_entry's Terminated) or Ctrl-C: the kernel client stopped in the middle
+        _silence_abandoned_tasks()
+        raise
     return None
+
+def _silence_abandoned_tasks() -> None:
+    """Quiet what a kernel client stopped in the middle of a cell leaves: at exit, asyncio would log the cell's task,
+    its exception never retrieved, with the kernel's traceback in terminal colours. The run's own line ('interrupted',
+    'terminated') says what happened; the kernel was shut down by the client (its fold workers with it)."""
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 # %% ../nbs/09_reproduce.ipynb #68b1a411-7
 def _read_notebook_summary(path: Path) -> tuple[dict | None, str | None]:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import copy
 import csv
+import errno
 import functools
 import hashlib
+import io
 import json
 import math
 import os
@@ -28,8 +30,8 @@ from torch import nn
 
 from .classifier import FlowClassifier, ModelConfig
 from .core import (FlowferError, atomic_write, check_output, configure_threads, dir_lock, new_folder_cleanup,
-                             progress_bar, progress_mode, provenance, read_text, remove_temporaries, seed_everything,
-                             sha256_file, write_json)
+                             not_a_file, progress_bar, progress_mode, provenance, read_text, remove_temporaries,
+                             seed_everything, sha256_file, write_json)
 from .classifier import Objective
 from .data import (PAPER_CLASSES, PROTOCOLS, UNITS, PreparedData, load_prepared, make_splits, match_classes,
                              protocol, resize_images, validation_split)
@@ -133,7 +135,7 @@ def load_config(name_or_path: str | os.PathLike) -> tuple[ModelConfig, TrainConf
         if path.suffix != ".json" and not path.exists():
             raise FlowferError(f"unknown config '{s}': use one of {', '.join(CONFIG_NAMES)} or the "
                                f"path of a .json file")
-        if not path.is_file(): raise FlowferError(f"{path}: no such config file")
+        if not path.is_file(): raise not_a_file(s, "config file (JSON)")
         source, text = str(path), read_text(path)[0]
     try: d = json.loads(text)
     except json.JSONDecodeError as e: raise FlowferError(f"{source}: not valid JSON ({e})") from None
@@ -215,8 +217,12 @@ def set_rng_state(state: dict) -> None:
     random.setstate((p["version"], tuple(p["state"]), p["gauss"]))
 
 def save_checkpoint(path: str | os.PathLike, obj: dict) -> None:
-    "torch.save `obj` to `path` atomically (temporary file, fsync, rename)."
-    with atomic_write(path, "wb") as f: torch.save(obj, f)
+    """torch.save `obj` to `path` atomically (temporary file, fsync, rename). The bytes are made in memory first: a full
+    disk then fails in a plain write, an OSError naming `path` (torch's own writer reports it as a RuntimeError about a
+    file position), and the previous file stays whole."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    with atomic_write(path, "wb") as f: f.write(buf.getbuffer())
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
     "Read a checkpoint with weights_only=True onto the CPU; FlowferError if absent or not a checkpoint."
@@ -530,8 +536,9 @@ def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg:
     glob = cfg.batch_size * world
     steps = len(images) // glob
     if steps == 0:
-        raise FlowferError(f"{out_dir}: {len(images)} training images are fewer than one global batch "
-                           f"({cfg.batch_size} x {world} processes)")
+        raise FlowferError(f"{out_dir}: {len(images)} training images are fewer than one batch (train.batch_size "
+                           f"{cfg.batch_size} x {world} processes); set a smaller train.batch_size in the config, or "
+                           "train on more images")
     if main:  # temporary files of checkpoint writes that a killed process left behind (atomic_write cannot
               # remove them then)
         for tmp in out_dir.glob(".*.pt.*.tmp"): tmp.unlink(missing_ok=True)
@@ -742,6 +749,12 @@ def load_run(run_dir: str | os.PathLike, device: str | torch.device = "cpu") -> 
     info = run_info(run_dir)
     ck = load_checkpoint(Path(run_dir) / "best.pt")
     cfg = ModelConfig.from_dict(ck["model_config"])
+    differ = [k for k, v in ck["model_config"].items() if k in info["model"] and info["model"][k] != v]
+    if differ:
+        k = differ[0]
+        raise FlowferError(f"{Path(run_dir) / 'config.json'}: model.{k} is {info['model'][k]!r} but best.pt was "
+                           f"trained with {k} {ck['model_config'][k]!r}; the two files are of different runs: restore "
+                           "config.json, or pass the folder of the run that wrote best.pt")
     if "classes" in info and cfg.n_classes != len(info["classes"]):
         raise FlowferError(f"{run_dir}: best.pt has {cfg.n_classes} classes but config.json lists "
                            f"{len(info['classes'])}")
@@ -779,6 +792,26 @@ def _empty_fold(fold_dir: Path) -> None:
             else: p.unlink()
 
 # %% ../nbs/03_train.ipynb #2b1f996b-2
+def _disk_full(e: OSError, fold_dir: Path) -> None:
+    """FlowferError for a write into `fold_dir` that found the disk full: what failed, that the files written before are
+    whole (every write is atomic), and the command that continues once there is space."""
+    what = Path(e.filename).name if e.filename else "its files"
+    again = ("rerun it with --resume to continue from the last checkpoint" if (fold_dir / "last.pt").is_file()
+             else "run the same command again")
+    raise FlowferError(f"{fold_dir}: cannot write {what} ({e.strerror}); the files written before are kept whole. "
+                       f"Free space on that disk, then {again}") from None
+
+def _train_classes(classes, data: PreparedData, path) -> tuple[str, ...]:
+    """The data set's classes that `--classes` names; without --classes the paper's six, and where the data lack some
+    of them, an error that names the ones it has and the --classes that would take them."""
+    if classes: return match_classes(classes, data.classes)
+    lacking = [c for c in PAPER_CLASSES if c not in data.classes]
+    if not lacking: return match_classes(PAPER_CLASSES, data.classes)
+    have = [c for c in data.classes if c in PAPER_CLASSES]
+    have = have if len(have) >= 2 else list(data.classes)
+    raise FlowferError(f"{path}: lacks {lacking} of the paper's six classes that --classes defaults to (it has "
+                       f"{list(data.classes)}); add --classes {','.join(have)} to train on the classes it has")
+
 def run_train(args, argv: list[str]) -> None:
     "flowfer-train with the arguments `args` of `cli.train_parser`: check everything, then train the folds into --out."
     from .apply import resolve_training, run_train_all
@@ -800,10 +833,17 @@ def run_train(args, argv: list[str]) -> None:
     resolve_device(args.device)
     out = check_output(args.out, folder=True)
     data = load_prepared(args.data)
-    data = data.subset_classes(match_classes(args.classes or PAPER_CLASSES, data.classes))
+    data = data.subset_classes(_train_classes(args.classes, data, args.data))
+    if model_cfg.in_channels != data.images.shape[-1]:
+        raise FlowferError(f"--config {args.config}: model.in_channels is {model_cfg.in_channels} but the images of "
+                           f"{args.data} have {data.images.shape[-1]} channels (RGB); set model.in_channels to "
+                           f"{data.images.shape[-1]}")
     if model_cfg.n_classes != len(data.classes) and main:
         print(f"note: config {args.config} has n_classes={model_cfg.n_classes}; the model gets the data's "
               f"{len(data.classes)} classes {list(data.classes)}")
+    if model_cfg.image_size != data.image_size and main:
+        print(f"note: config {args.config} has model.image_size {model_cfg.image_size}; the {data.image_size}x"
+              f"{data.image_size} images of {args.data} are resized to {model_cfg.image_size}x{model_cfg.image_size}")
     model_cfg = replace(model_cfg, n_classes=len(data.classes))
     splits = make_splits(data, args.split, args.folds, train_cfg.seed)
     if args.fold is not None and not 0 <= args.fold < len(splits):
@@ -827,9 +867,13 @@ def run_train(args, argv: list[str]) -> None:
         for k in folds:
             if fold_dir(k).is_dir(): _empty_fold(fold_dir(k))
     for k, resume in zip(folds, has_ckpt):  # (a folder that fails before anything is written in it is removed again)
-        with new_folder_cleanup(out), new_folder_cleanup(fold_dir(k)):
-            met = train_fold(data, *splits[k], model_cfg, train_cfg, fold_dir(k), resume=resume and args.resume,
-                             device=args.device, progress=not args.quiet, fingerprint=fingerprints[k])
+        try:
+            with new_folder_cleanup(out), new_folder_cleanup(fold_dir(k)):
+                met = train_fold(data, *splits[k], model_cfg, train_cfg, fold_dir(k), resume=resume and args.resume,
+                                 device=args.device, progress=not args.quiet, fingerprint=fingerprints[k])
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EDQUOT): raise
+            _disk_full(e, fold_dir(k))
         if main:
             print(f"fold {k}: test accuracy {met['test_accuracy']:.4f} (best epoch {met['best_epoch']}) -> "
                   f"{fold_dir(k)}")
