@@ -22,7 +22,7 @@ import torch
 
 from flowfer_nb.baselines import out_of_fold_predictions, pixel_features, reference_classifiers
 from flowfer_nb.classifier import FlowClassifier, ModelConfig
-from flowfer_nb.core import configure_threads, provenance, write_json
+from flowfer_nb.core import configure_threads, provenance, sha256_file, write_json
 from flowfer_nb.data import PAPER_CLASSES
 from flowfer_nb.experiment import (cnn_config, cross_validate, flow_config, load_prepared, prepare_data,
                                    protocol_plan)
@@ -66,6 +66,7 @@ def main(argv=None):
     t_start = time.time()
     data_path = prepare_data(a.data, work, a.seed, PROFILE)
     ds = load_prepared(data_path).subset_classes(PAPER_CLASSES)
+    data_sha = sha256_file(data_path)
     splits, _ = protocol_plan(ds, PROTOCOL, PROFILE, a.seed)
     folds = [int(f) for f in a.folds.split(",")]
     tested = np.concatenate([splits[k][1] for k in folds])
@@ -77,7 +78,7 @@ def main(argv=None):
         t0 = time.time()
         rs = cross_validate(data_path, PROTOCOL, {name: (kind, config)}, PROFILE, a.seed, store, 1,
                             folds=folds)[0][name]
-        seconds[name] = time.time() - t0
+        seconds[name] = dict(training=float(sum(r["seconds"] for r in rs)), this_call=time.time() - t0)
         pred = np.full(len(ds), -1)
         for r in rs: pred[r["test_idx"]] = r["pred"]
         preds[name] = pred
@@ -110,9 +111,9 @@ def main(argv=None):
         fig.savefig(figs / "front.png", dpi=150)
         fig.savefig(figs / "front.pdf")
         plt.close(fig)
-        write_json(out / "screen.json", dict(data=str(data_path), seed=a.seed, folds=folds, betas=list(betas),
-                                             seconds=seconds, total_seconds=time.time() - t_start,
-                                             provenance=provenance()))
+        write_json(out / "screen.json", dict(data=Path(data_path).name, data_sha256=data_sha, seed=a.seed,
+                                             folds=folds, betas=list(betas), seconds=seconds,
+                                             total_seconds=time.time() - t_start, provenance=provenance()))
         print(table[["variant", "beta", "ema", "accuracy", "acc_low", "acc_high", "subjects", "test_bpd"]]
               .to_string(index=False), flush=True)
 
