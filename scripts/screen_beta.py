@@ -90,7 +90,7 @@ def main(argv=None):
         acc = {n: per_subject_accuracy(np.where(np.isin(np.arange(len(ds)), tested), pr, -1), ds.labels, subj)
                for n, pr in preds.items()}
         frame = lambda s: pd.DataFrame([s.to_numpy()], index=[a.seed], columns=s.index)
-        refs = {k: frame(acc[k]) for k in ("paper", "cnn") if k in acc}
+        refs = {k: frame(acc[k]) for k in ("paper", "cnn", "all-class-last") if k in acc}
         rows = [front_row(n, frame(s), refs, **meta.get(n, {}), bpd=bpds.get(n)) for n, s in acc.items()]
         table = pd.DataFrame(rows)
         table.to_csv(out / "front.csv", index=False, float_format="%.4g")
