@@ -19,11 +19,14 @@ from .core import FlowferError, patch
 from .flows import LOG_2PI, FlowStep, Glow, gaussian_log_prob
 
 # %% auto #0
-__all__ = ['TOP_PRIORS', 'DEFAULT_LAMBDA', 'OBJECTIVE_FORMS', 'LN2', 'ModelConfig', 'ConditionalFlow', 'check_labels',
-           'ClassGaussian', 'standard_log_prob', 'Objective', 'count_parameters', 'FlowClassifier']
+__all__ = ['TOP_PRIORS', 'MU_INIT', 'DEFAULT_LAMBDA', 'OBJECTIVE_FORMS', 'LN2', 'ModelConfig', 'ConditionalFlow', 'check_labels',
+           'ClassGaussian', 'standard_log_prob', 'spread_means', 'SharedGaussian', 'Objective', 'beta_of_lambda',
+           'count_parameters', 'FlowClassifier']
 
 # %% ../nbs/02_classifier.ipynb #fb876069
-TOP_PRIORS = ("standard", "class")  # the prior of z1': N(0, I) (the paper) or a learned Gaussian per class (FlowGMM)
+TOP_PRIORS = ("standard", "class", "shared")  # the prior of z1': N(0, I) (the paper), a learned Gaussian per
+                                              # class (FlowGMM), or class means with one shared covariance
+                                              # over every latent level (the flow's LDA, IB-INN)
 
 @dataclass
 class ModelConfig:
@@ -37,7 +40,9 @@ class ModelConfig:
     cond_hidden: int = 512    # coupling network width in h
     n_classes: int = 6
     n_bits: int = 5           # bits per colour channel after quantisation
-    top_prior: str = "standard"  # prior of z1': "standard" N(0, I), or "class" N(mu_y, diag sigma_y^2) (a variant)
+    top_prior: str = "standard"  # prior of z1': "standard" N(0, I), or "class" N(mu_y, diag sigma_y^2) (a variant),
+                                 # or "shared": every latent, z4..z2 whitened and z1', ~ N(mu_y, diag sigma^2), one
+                                 # mean per class, sigma shared by the classes (a variant)
     cond_levels: bool = False    # the priors of the finer latents z4..z2 depend on y too (a variant)
 
     def __post_init__(self):
@@ -60,6 +65,9 @@ class ModelConfig:
         if self.image_size % 2 ** self.n_blocks:
             raise FlowferError(f"model config: image_size {self.image_size} must be divisible by 2**n_blocks = "
                                f"{2 ** self.n_blocks}")
+        if self.top_prior == "shared" and self.cond_levels:
+            raise FlowferError("model config: top_prior 'shared' already puts the class on every level; "
+                               "cond_levels must be false with it")
         if not self.class_dependent:
             raise FlowferError("model config: with cond_flows 0, top_prior 'standard' and cond_levels "
                                "false nothing depends on the class; use h (cond_flows > 0), a class top prior or "
@@ -68,7 +76,7 @@ class ModelConfig:
     @property
     def class_dependent(self) -> bool:
         "Whether any part of log p(x|y) depends on y: h, a class prior of z1', or class-conditional finer priors."
-        return self.cond_flows > 0 or self.top_prior == "class" or self.cond_levels
+        return self.cond_flows > 0 or self.top_prior != "standard" or self.cond_levels
 
     @property
     def n_bins(self) -> int: return 2 ** self.n_bits
@@ -154,15 +162,53 @@ def standard_log_prob(z: torch.Tensor) -> torch.Tensor:
     "log N(z; 0, I) over the latent axes of z: (B, k, C, H, W) -> (B, k)."
     return gaussian_log_prob(z.flatten(0, 1)).view(z.shape[:2])
 
+# %% ../nbs/02_classifier.ipynb #5c0a7e02
+MU_INIT = 5.0  # distance between every two class means at initialisation, in units of the shared sd (IB-INN's mu_init)
+
+def spread_means(n_classes: int, n_dims: int, distance: float = MU_INIT) -> torch.Tensor:
+    """(n_classes, n_dims) means that start apart: class i holds distance / sqrt(2 (n_dims // n_classes)) on the
+    dimensions d = i mod n_classes (of the first n_classes * (n_dims // n_classes)), 0 elsewhere; orthogonal, every two
+    exactly `distance` apart."""
+    per = n_dims // n_classes
+    if per < 1: raise FlowferError(f"spread_means: {n_dims} dimensions are fewer than the {n_classes} classes")
+    d = torch.arange(n_classes * per)
+    mu = torch.zeros(n_classes, n_dims)
+    mu[d % n_classes, d] = distance / math.sqrt(2 * per)
+    return mu
+
+class SharedGaussian(nn.Module):
+    """u ~ N(mean_y, diag exp(log_sd)^2): one learned mean (D,) per class, one learned log-sd (D,) shared by the
+    classes (LDA's model), means started apart (`spread_means`). `log_prob(u)`: u (B, k, D) with k = n_classes (column
+    i under class i) or 1 (under every class) -> (B, n_classes)."""
+    def __init__(self, n_classes: int, n_dims: int, distance: float = MU_INIT):
+        super().__init__()
+        self.means = nn.Parameter(spread_means(n_classes, n_dims, distance))
+        self.log_sd = nn.Parameter(torch.zeros(n_dims))
+
+    def log_prob(self, u: torch.Tensor) -> torch.Tensor:
+        return (-0.5 * LOG_2PI - self.log_sd - 0.5 * (u - self.means) ** 2 * torch.exp(-2 * self.log_sd)).sum(2)
+
+    def linear(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(W: (c, D), b: (c,)) with log N(u; mean_i, Sigma) = W_i . u + b_i + q(u), q the same for every class:
+        W_i = Sigma^-1 mean_i, b_i = -mean_i' Sigma^-1 mean_i / 2."""
+        prec = torch.exp(-2 * self.log_sd)
+        return self.means * prec, -0.5 * (self.means ** 2 * prec).sum(1)
+
+    def sample(self, y: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        "mean_y + T sd eps for labels y: long (B,) -> (B, D)."
+        return self.means[y] + temperature * torch.exp(self.log_sd) * torch.randn_like(self.means[y])
+
+
 # %% ../nbs/02_classifier.ipynb #e3dddb33
 DEFAULT_LAMBDA = 0.3  # weight of the class loss in L = L_cond + lambda L_class (the paper's value)
-OBJECTIVE_FORMS = ("paper", "ib")
+OBJECTIVE_FORMS = ("paper", "ib", "ib-inn")
 LN2 = math.log(2)
 
 @dataclass(frozen=True)
 class Objective:
     """What training minimises. form 'paper': L = -log p(x|y) / (D ln 2) + weight * CE (Eqs. 3, 5, 6; weight = lambda);
-    'ib': L = -log p(x) / D + weight * CE (IB-INN; weight = beta, the paper's lambda 0.3 is beta ~ 0.21)."""
+    'ib': L = -log p(x) / D + weight * CE (IB-INN; weight = beta, the paper's lambda 0.3 is beta ~ 0.21); 'ib-inn':
+    the same terms weighted as IB-INN's code does, L = 2/(1+beta) (-log p(x) / D) + 2 beta/(1+beta) CE."""
     form: str = "paper"
     weight: float = DEFAULT_LAMBDA
     label_smoothing: float = 0.0  # of the cross-entropy's targets, in [0, 1)
@@ -182,8 +228,18 @@ class Objective:
         l_cond = -log_lik.gather(1, y[:, None]).mean() / (n_dims * LN2)
         l_class = F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
         if self.form == "paper": loss = l_cond + self.weight * l_class
-        else: loss = -torch.logsumexp(logits, 1).mean() / n_dims + self.weight * l_class
+        else:
+            nll = -torch.logsumexp(logits, 1).mean() / n_dims   # -log p(x) in nats per dimension
+            beta = self.weight
+            loss = (nll + beta * l_class if self.form == "ib"
+                    else 2 / (1 + beta) * nll + 2 * beta / (1 + beta) * l_class)
         return dict(loss=loss, l_cond_bpd=l_cond.detach(), l_class=l_class.detach(), logits=logits.detach())
+
+# %% ../nbs/02_classifier.ipynb #5c0a7e09
+def beta_of_lambda(lam: float = DEFAULT_LAMBDA) -> float:
+    "The IB weight beta that weighs the cross-entropy against nats/dim as lambda does against bits/dim: lambda ln 2."
+    return lam * LN2
+
 
 # %% ../nbs/02_classifier.ipynb #a9f0e1d3
 def count_parameters(module: nn.Module) -> int:
@@ -191,8 +247,9 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 class FlowClassifier(nn.Module):
-    """Glow f on x, conditional flow h on the top latent z1 (or none), a prior of z1' (standard or per class), class
-    prior log p(y) (a buffer). Images in: uint8 (B, C, S, S). log p(x|y) in nats, (B, n_classes)."""
+    """Glow f on x, conditional flow h on the top latent z1 (or none), a prior of z1' (standard or per class) or of
+    every latent (shared, `SharedGaussian`), class prior log p(y) (a buffer). Images in: uint8 (B, C, S, S).
+    log p(x|y) in nats, (B, n_classes)."""
     def __init__(self, cfg: ModelConfig, log_prior: torch.Tensor | None = None):
         super().__init__()
         self.cfg = cfg
@@ -202,6 +259,7 @@ class FlowClassifier(nn.Module):
         self.h = ConditionalFlow(top_shape[0], cfg.cond_flows, cfg.cond_hidden,
                                  cfg.n_classes) if cfg.cond_flows else None
         self.top = ClassGaussian(cfg.n_classes, top_shape) if cfg.top_prior == "class" else None
+        self.shared = SharedGaussian(cfg.n_classes, cfg.n_dims) if cfg.top_prior == "shared" else None
         self.register_buffer("log_prior", torch.full((cfg.n_classes,), -math.log(cfg.n_classes)))
         if log_prior is not None:
             lp = torch.as_tensor(log_prior, dtype=torch.float64)
@@ -261,11 +319,59 @@ def top_log_prob(self: FlowClassifier, z1: torch.Tensor) -> torch.Tensor:
     prior = self.top.log_prob(z1p) if self.top is not None else standard_log_prob(z1p)
     return (prior + logdet).expand(B, c)
 
+# %% ../nbs/02_classifier.ipynb #5c0a7e05
+@patch
+def _whitened(self: FlowClassifier, x_pre: torch.Tensor) -> tuple[list, list, torch.Tensor]:
+    """f level by level, each factored-out z_l whitened by its split prior: u_l = (z_l - m_l(h_l)) exp(-s_l(h_l)).
+    x_pre (B, C, S, S) -> (zs [z4, ..., z1], us [u4, ..., u2, z1], log|det d(u4, ..., u2, z1)/dx|: (B,))."""
+    self.f.check_input(x_pre)
+    x, zs, us, logdet = x_pre, [], [], x_pre.new_zeros(x_pre.shape[0])
+    for level in self.f.levels:
+        x, z, ld, _ = level(x)
+        logdet = logdet + ld
+        if z is None:
+            zs.append(x)
+            us.append(x)
+            continue
+        mean, log_sd = level.split.prior(x).chunk(2, 1)
+        zs.append(z)
+        us.append((z - mean) * torch.exp(-log_sd))
+        logdet = logdet - log_sd.flatten(1).sum(1)
+    return zs, us, logdet
+
+@patch
+def _unwhitened(self: FlowClassifier, zs: list, us: list) -> torch.Tensor:
+    """The inverse of `_whitened`: x_pre from the top latent zs[-1] and, per finer level, z_l when given or else z_l =
+    m_l + exp(s_l) u_l from us[l]. -> (B, C, S, S)."""
+    x = self.f.levels[-1].reverse(zs[-1])
+    for level, z, u in zip(reversed(self.f.levels[:-1]), reversed(zs[:-1]), reversed(us[:-1])):
+        if z is None:
+            mean, log_sd = level.split.prior(x).chunk(2, 1)
+            z = mean + torch.exp(log_sd) * u
+        x = level.reverse(x, z)
+    return x
+
+@patch
+def _shared_log_likelihood(self: FlowClassifier, x_pre: torch.Tensor) -> tuple[list, torch.Tensor]:
+    "Like `_f_and_log_likelihood`, under the shared prior: (zs, log p(x|y=i) in nats (B, c))."
+    zs, us, logdet = self._whitened(x_pre)
+    B, c = x_pre.shape[0], self.cfg.n_classes
+    fine = torch.cat([u.flatten(1) for u in us[:-1]], 1)[:, None]               # (B, 1, D - D1)
+    if self.h is None: top, ld_h = us[-1].flatten(1)[:, None], 0                 # (B, 1, D1)
+    else:
+        y = torch.eye(c, dtype=x_pre.dtype, device=x_pre.device).repeat(B, 1)  # row b*c + i: image b, class i
+        top, ld_h = self.h(zs[-1].repeat_interleave(c, 0), y)
+        top, ld_h = top.view(B, c, -1), ld_h.view(B, c)
+    u = torch.cat([fine.expand(-1, top.shape[1], -1), top], 2)
+    return zs, self.shared.log_prob(u) + ld_h + logdet[:, None] - self.cfg.n_dims * math.log(self.cfg.n_bins)
+
+
 # %% ../nbs/02_classifier.ipynb #a9f0e1d6-1
 @patch
 def _f_and_log_likelihood(self: FlowClassifier, x_pre: torch.Tensor) -> tuple[list, torch.Tensor]:
     """f's latents [z4, ..., z1] and log p(x|y=i) (nats) for every class from one pass of f. x_pre (B, C, S, S) -> (zs,
     (B, c))."""
+    if self.shared is not None: return self._shared_log_likelihood(x_pre)
     zs, logdet_f, log_p_fine = self.f(x_pre)
     fine = log_p_fine if log_p_fine.ndim == 2 else log_p_fine[:, None]
     return zs, self.top_log_prob(zs[-1]) + fine + logdet_f[:, None] - self.cfg.n_dims * math.log(self.cfg.n_bins)
@@ -359,14 +465,30 @@ def latents(self: FlowClassifier, x: torch.Tensor, y: torch.Tensor | None = None
         y = y.to(x_pre.device)
         return dict(z=zs, z1_prime=self.top_latent(zs[-1], y), y=y, **extra)
 
+# %% ../nbs/02_classifier.ipynb #5c0a7e06
+@patch
+def _shared_split(self: FlowClassifier, u: torch.Tensor) -> list:
+    "A flat latent (B, D) cut into the levels' shapes [u4, ..., u2, z1'] (finest first)."
+    sizes = [math.prod(s) for s in self.f.latent_shapes]
+    return [p.reshape(-1, *s) for p, s in zip(u.split(sizes, 1), self.f.latent_shapes)]
+
+@patch
+def top_latent_inverse(self: FlowClassifier, z1p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    "z1 = h^-1(z1', y), or z1' itself when there is no h. (B, C1, H1, W1), y long (B,) -> (B, C1, H1, W1)."
+    return z1p if self.h is None else self.h.reverse(z1p, y)
+
+
 # %% ../nbs/02_classifier.ipynb #a9f0e1d8-5
 @patch
 def decode(self: FlowClassifier, zs: list, temperature: float | None = None,
            y: torch.Tensor | None = None) -> torch.Tensor:
     """f^-1 of Z = [z4, ..., z1] (eval mode) -> float (B, C, S, S) in the preprocessed scale; fine latents given as
     None are sampled from their priors at `temperature` (default 1), given the labels y where those priors need them."""
+    T = 1.0 if temperature is None else temperature
     with self._evaluating():
-        return self.f.reverse(zs, 1.0 if temperature is None else temperature, y)
+        if self.shared is None or all(z is not None for z in zs): return self.f.reverse(zs, T, y)
+        if y is None: raise FlowferError("decode: the shared prior samples the missing latents given the labels y")
+        return self._unwhitened(zs, self._shared_split(self.shared.sample(y.to(self.log_prior.device), T)))
 
 # %% ../nbs/02_classifier.ipynb #a9f0e1d8-6
 @patch
@@ -375,6 +497,9 @@ def sample(self: FlowClassifier, y: torch.Tensor, temperature: float = 0.7) -> t
     priors at T. y: long (B,) -> float (B, C, S, S)."""
     with self._evaluating():
         y = y.to(self.log_prior.device)
+        if self.shared is not None:
+            us = self._shared_split(self.shared.sample(y, temperature))
+            return self._unwhitened([None] * (len(us) - 1) + [self.top_latent_inverse(us[-1], y)], us)
         if self.top is not None: z1p = self.top.sample(y, temperature)
         else:
             z1p = temperature * torch.randn(y.shape[0], *self.f.latent_shapes[-1], device=y.device,

@@ -32,23 +32,25 @@ from .classifier import FlowClassifier, ModelConfig
 from .core import (FlowferError, atomic_write, check_output, configure_threads, dir_lock, new_folder_cleanup,
                              not_a_file, progress_bar, progress_mode, provenance, read_text, remove_temporaries,
                              seed_everything, sha256_file, write_json)
-from .classifier import Objective
+from .classifier import Objective, beta_of_lambda
 from .data import (PAPER_CLASSES, PROTOCOLS, UNITS, PreparedData, load_prepared, make_splits, match_classes,
                              protocol, resize_images, validation_split)
 from .flows import FAST_LEVERS, FlowLevers, set_levers
 
 # %% auto #0
-__all__ = ['LR_DECAYS', 'SELECT_BY', 'LEVER_SETS', 'CONFIG_NAMES', 'CONFIG_SECTIONS', 'ORDER_STREAM', 'NOISE_STREAM',
+__all__ = ['LR_DECAYS', 'SELECT_BY', 'LEVER_SETS', 'EMA_DECAY', 'CONFIG_NAMES', 'CONFIG_SECTIONS', 'ORDER_STREAM', 'NOISE_STREAM',
            'EVAL_STREAM', 'CHECKPOINT_FORMAT', 'LOG_COLUMNS', 'PROGRESS_ENV', 'FOLD_LOCK', 'TrainConfig', 'load_config',
            'images_to_tensor', 'stream_seed', 'LRSchedule', 'rng_state', 'set_rng_state', 'save_checkpoint',
            'load_checkpoint', 'cpu_has_bf16', 'uses_bf16', 'use_levers', 'model_channels_last', 'make_adam', 'evaluate',
-           'resolve_device', 'init_distributed', 'progress_event', 'fit', 'fold_fingerprint', 'check_fingerprint',
-           'train_fold', 'run_info', 'load_run', 'run_train', 'run_predict', 'train_cli', 'predict_cli']
+           'WeightAverage', 'mean_posterior', 'resolve_device', 'init_distributed', 'progress_event', 'fit',
+           'fold_fingerprint', 'check_fingerprint', 'train_fold', 'run_info', 'load_run', 'run_train', 'run_predict',
+           'train_cli', 'predict_cli']
 
 # %% ../nbs/03_train.ipynb #6309a7a0
 LR_DECAYS = ("none", "cosine")
 SELECT_BY = ("accuracy", "cross_entropy")  # the validation score that picks the epoch
 LEVER_SETS = ("plain", "fast")             # see `use_levers`
+EMA_DECAY = 0.99  # weight of the old average per step: a memory of about 1/(1 - 0.99) = 100 steps, 2 epochs at quick
 
 @dataclass
 class TrainConfig:
@@ -57,7 +59,7 @@ class TrainConfig:
     lr: float = 1e-4              # Adam learning rate of f and h
     epochs: int = 1200
     objective: str = "paper"      # "paper": L_cond (bits/dim) + lam CE; "ib": -log p(x) (nats/dim) + lam CE
-                                  # (lam = beta)
+                                  # (lam = beta); "ib-inn": 2/(1+lam) -log p(x) (nats/dim) + 2 lam/(1+lam) CE
     lam: float = 0.3              # weight of the cross-entropy (lambda of the paper, or beta of the ib form)
     label_smoothing: float = 0.0  # of the cross-entropy's targets
     weight_decay: float = 0.0     # AdamW's decoupled weight decay; 0: plain Adam
@@ -76,6 +78,9 @@ class TrainConfig:
     hflip: bool = False           # random horizontal flips of the training images
     max_bad_steps: int = 5        # consecutive non-finite steps that trigger a rollback
     max_rollbacks: int = 3        # rollbacks (each halving the learning rate) before training stops
+    ema: bool = False             # keep an exponential moving average of the weights; best.pt holds the average of
+                                  # the last epoch (needs val_fraction 0: nothing is selected)
+    ema_decay: float = EMA_DECAY  # average <- ema_decay * average + (1 - ema_decay) * weights after every step
 
     @property
     def objective_fn(self) -> Objective:
@@ -106,6 +111,9 @@ class TrainConfig:
         need(self.select_by in SELECT_BY, "select_by", f"one of {SELECT_BY}")
         need(self.levers in LEVER_SETS, "levers", f"one of {LEVER_SETS}")
         need(0 <= self.label_smoothing < 1, "label_smoothing", "in [0, 1)")
+        need(0 <= self.ema_decay < 1, "ema_decay", "in [0, 1)")
+        need(not self.ema or self.val_fraction == 0, "val_fraction",
+             "0 with ema (the average of the last epoch is the model; nothing is selected)")
         self.objective_fn  # the objective's own checks (form)
         return self
 
@@ -300,6 +308,38 @@ def evaluate(model: FlowClassifier, images: torch.Tensor, labels: torch.Tensor |
         out["bpd"] = float(torch.cat(nll).mean() / (images[0].numel() * math.log(2)))
     return out
 
+# %% ../nbs/03_train.ipynb #5c0a7e22
+class WeightAverage:
+    """theta_avg <- decay * theta_avg + (1 - decay) * theta over a model's parameters, after each `update`; starts at
+    the model's weights. `state_dict(model)`: the model's state dict with the averages in place of its parameters."""
+    def __init__(self, model: nn.Module, decay: float = EMA_DECAY):
+        if not 0 <= decay < 1: raise FlowferError(f"WeightAverage: decay must be in [0, 1), got {decay!r}")
+        self.decay = decay
+        self.avg = {k: p.detach().clone() for k, p in model.named_parameters()}
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        for k, p in model.named_parameters(): self.avg[k].lerp_(p.detach(), 1 - self.decay)
+
+    def state_dict(self, model: nn.Module) -> dict:
+        return {k: self.avg.get(k, v) for k, v in model.state_dict().items()}
+
+    def load(self, avg: dict) -> None:
+        "Restore averages saved from `avg` (e.g. a checkpoint's, on the CPU) onto the current ones' devices."
+        for k, v in avg.items(): self.avg[k].copy_(v)
+
+def mean_posterior(posteriors) -> np.ndarray:
+    """The mean of the posteriors of several runs (e.g. seeds) of the same images: k arrays (N, c) -> (N, c); each row
+    of each must be a distribution."""
+    ps = [np.asarray(p, dtype=np.float64) for p in posteriors]
+    if not ps: raise FlowferError("mean_posterior: no posteriors given")
+    if any(p.ndim != 2 or p.shape != ps[0].shape for p in ps):
+        raise FlowferError(f"mean_posterior: expected arrays of one shape (N, c), got {[p.shape for p in ps]}")
+    if any((p < 0).any() or not np.allclose(p.sum(1), 1, atol=1e-6) for p in ps):
+        raise FlowferError("mean_posterior: every row must be a distribution (non-negative, summing to 1)")
+    return np.mean(ps, axis=0)
+
+
 # %% ../nbs/03_train.ipynb #8e098db9
 LOG_COLUMNS = ("epoch", "l_cond_bpd", "l_class", "loss", "train_acc", "val_acc", "val_ce", "val_bpd", "lr", "seconds",
                "images_per_s", "skipped_steps")
@@ -364,7 +404,8 @@ def _better(ev: dict, best: dict | None, select_by: str = "accuracy") -> bool:
 def _finite(v: float) -> float | None: return v if v is not None and math.isfinite(v) else None
 
 # %% ../nbs/03_train.ipynb #8e098db9-8
-def _train_epoch(step_fn, model, opt, sched, fit_set, epoch, cfg, model_cfg, rank, world, dev, guard, bar) -> tuple:
+def _train_epoch(step_fn, model, opt, sched, fit_set, epoch, cfg, model_cfg, rank, world, dev, guard, bar,
+                 ema: WeightAverage | None = None) -> tuple:
     objective = cfg.objective_fn
     """One epoch of steps on this process's rows of each global batch -> (sums over taken steps: l_cond, l_class, loss,
     steps, correct, images; skipped steps; True if `max_bad_steps` consecutive steps were non-finite)."""
@@ -394,6 +435,7 @@ def _train_epoch(step_fn, model, opt, sched, fit_set, epoch, cfg, model_cfg, ran
         else:
             guard["bad_run"] = 0
             opt.step()
+            if ema is not None: ema.update(model)
             terms = [out[k].detach().double() for k in ("l_cond_bpd", "l_class", "loss")]
             sums += torch.stack([*terms, torch.ones_like(terms[0]), (out["logits"].argmax(1) == y).sum().double(),
                                  torch.full_like(terms[0], len(y))])
@@ -417,7 +459,7 @@ def _check_resume(ck: dict, path: Path, model_cfg: ModelConfig, cfg: TrainConfig
     if ck["model_config"] != model_cfg.to_dict():
         diff = sorted(k for k in ck["model_config"] if ck["model_config"][k] != model_cfg.to_dict().get(k))
         raise FlowferError(f"{path}: checkpoint was made with another model configuration (differs in {diff})")
-    old = {k: v for k, v in ck["train_config"].items() if k != "epochs"}
+    old = {k: v for k, v in {**_NEW_DEFAULTS, **ck["train_config"]}.items() if k != "epochs"}   # older checkpoints
     new = {k: v for k, v in cfg.to_dict().items() if k != "epochs"}
     if old != new:
         raise FlowferError(f"{path}: checkpoint was made with other training settings (differ in "
@@ -441,6 +483,7 @@ class _Run:
     best: dict | None = None
     history: list = field(default_factory=list)
     guard: dict = field(default_factory=lambda: {"rollbacks": 0, "bad_run": 0})
+    ema: WeightAverage | None = None
 
     def state(self) -> dict:
         "A checkpoint of everything needed to continue exactly here (CPU copies)."
@@ -448,7 +491,7 @@ class _Run:
                 "optimizer": _cpu_copy(self.opt.state_dict()), "scheduler": self.sched.state_dict(), "rng": rng_state(),
                 "model_config": self.model_cfg.to_dict(), "train_config": self.cfg.to_dict(),
                 "best": copy.deepcopy(self.best), "history": copy.deepcopy(self.history), "guard": dict(self.guard),
-                "info": self.info}
+                "info": self.info, **({"ema": _cpu_copy(self.ema.avg)} if self.ema is not None else {})}
 
     def restore(self, ck: dict, rng: bool = True) -> None:
         """Load the weights, optimiser and schedule of a checkpoint (and, for a resume, its random states and
@@ -456,6 +499,7 @@ class _Run:
         self.model.load_state_dict(ck["model"])
         self.opt.load_state_dict(ck["optimizer"])
         self.sched.load_state_dict(ck["scheduler"])
+        if self.ema is not None: self.ema.load(ck["ema"])
         if rng:
             set_rng_state(ck["rng"])
             self.epoch, self.best, self.history, self.guard = ck["epoch"], ck["best"], ck["history"], ck["guard"]
@@ -469,11 +513,12 @@ def _start(model: FlowClassifier, cfg: TrainConfig, model_cfg: ModelConfig, info
     use_levers(model, cfg.levers, dev)
     opt = make_adam(model.parameters(), cfg.lr, cfg.weight_decay, fused=cfg.levers == "fast")
     run = _Run(model, opt, LRSchedule(opt, cfg, cfg.epochs * steps), cfg, model_cfg, info)
-    if ck is not None: run.restore(ck)
-    else:  # ActNorm init on the first global batch of epoch 0, the same in every process
+    if ck is None:  # ActNorm init on the first global batch of epoch 0, the same in every process
         images, labels = fit_set
         order, flip = _epoch_plan(len(images), 0, cfg)
         model.initialize(_batch(images, labels, order[:glob], flip, dev)[0])
+    if cfg.ema: run.ema = WeightAverage(model, cfg.ema_decay)   # from the initialised weights, or the checkpoint's
+    if ck is not None: run.restore(ck)
     return run
 
 # %% ../nbs/03_train.ipynb #e56d4616-2
@@ -493,7 +538,7 @@ def _resume_checkpoint(out_dir: Path, resume: bool, model_cfg: ModelConfig, cfg:
 # %% ../nbs/03_train.ipynb #e56d4616-3
 def _validate_epoch(run: _Run, row: dict, val_set: tuple | None, dev, out_dir: Path) -> None:
     """Score the validation set into the log row and keep best.pt when this epoch is the best so far (or without
-    validation)."""
+    validation; with `ema`, the average's weights)."""
     ev = None
     if val_set is not None:
         ev = evaluate(run.model, *val_set, run.model_cfg, run.cfg.eval_batch_size, run.cfg.seed, dev)
@@ -502,7 +547,8 @@ def _validate_epoch(run: _Run, row: dict, val_set: tuple | None, dev, out_dir: P
         run.best = {"epoch": run.epoch + 1, "val_acc": row["val_acc"], "val_ce": row["val_ce"],
                     "val_bpd": row["val_bpd"]}
         save_checkpoint(out_dir / "best.pt", {"format": CHECKPOINT_FORMAT, "epoch": run.epoch + 1,
-                                              "model": _cpu_copy(run.model.state_dict()),
+                                              "model": _cpu_copy(run.model.state_dict() if run.ema is None
+                                                                 else run.ema.state_dict(run.model)),
                                               "model_config": run.model_cfg.to_dict(),
                                               "train_config": run.cfg.to_dict(), "best": run.best, "info": run.info})
 
@@ -556,7 +602,7 @@ def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg:
     while run.epoch < cfg.epochs and (stop_after is None or run.epoch < stop_after):
         t0 = time.perf_counter()
         sums, skipped, diverged = _train_epoch(step_fn, model, run.opt, run.sched, fit_set, run.epoch, cfg, model_cfg,
-                                               rank, world, dev, run.guard, bar)
+                                               rank, world, dev, run.guard, bar, run.ema)
         if diverged:  # back to the end of the previous epoch, the learning rate halved
             run.guard["rollbacks"] += 1
             if run.guard["rollbacks"] > cfg.max_rollbacks:
@@ -592,12 +638,15 @@ def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg:
 
 # %% ../nbs/03_train.ipynb #296b5040
 FOLD_LOCK = "train.lock"
+_NEW_DEFAULTS = dict(ema=False, ema_decay=EMA_DECAY)  # TrainConfig fields added after fold stores existed: left out of
+                                                      # the fingerprint at these values, so older folds keep their keys
 
 def fold_fingerprint(data_sha256: str, model_cfg: dict, train_cfg: dict, split: str, fold: int, test_idx,
                      classes=()) -> str:
     """SHA-256 (hex) of what a fold's result depends on: data, configurations (epochs aside), classes, split, fold,
     test rows."""
-    train = {k: v for k, v in dict(train_cfg).items() if k != "epochs"}
+    train = {k: v for k, v in dict(train_cfg).items() if k != "epochs" and not (k in _NEW_DEFAULTS
+                                                                                  and v == _NEW_DEFAULTS[k])}
     key = dict(data_sha256=str(data_sha256), model=dict(model_cfg), train=train, classes=[str(c) for c in classes],
                split=str(split), fold=int(fold), test_idx=[int(i) for i in np.asarray(test_idx).ravel()])
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()

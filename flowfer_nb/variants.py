@@ -13,15 +13,17 @@ import numpy as np
 import pandas as pd
 
 from .calibration import calibration_metrics
+from .classifier import beta_of_lambda
 from .core import FlowferError
 from .data import PAPER_CLASSES, load_prepared
 from .experiment import cnn_config, cross_validate, flow_config, get_profile, oof_arrays, store_dir
 from .stats import MIN_UNITS, group_means, paired_bootstrap
 
 # %% auto #0
-__all__ = ['VARIANTS', 'ADOPTION', 'ADOPTED_FILE', 'Variant', 'adopted_variant', 'get_variant', 'variant_flow_config',
-           'pipeline_models', 'pipeline_oof', 'per_subject_accuracy', 'compare_to', 'variant_row', 'passes', 'adopt',
-           'plot_variants']
+__all__ = ['VARIANTS', 'BETAS', 'SHARED', 'ADOPTION', 'ADOPTED_FILE', 'BETA_RULE', 'Variant', 'beta_name', 'adopted_variant',
+           'get_variant', 'variant_flow_config', 'pipeline_models', 'pipeline_oof', 'per_subject_accuracy',
+           'compare_to', 'variant_row', 'passes', 'adopt', 'seed_subject_interval', 'front_row', 'adopt_beta',
+           'plot_beta_front', 'plot_variants']
 
 # %% ../nbs/15_variants.ipynb #0bd53398
 @dataclass(frozen=True)
@@ -55,6 +57,22 @@ VARIANTS = {v.name: v for v in (
             model=dict(cond_levels=True, top_prior="class", cond_flows=0), train=dict(objective="ib", lam=1.0)),
     Variant("subject-norm", "each subject's mean image subtracted (transductive)", transductive=True),
 )}
+
+BETAS = (beta_of_lambda(0.3), 1.0, 2.0, 4.0, 8.0, 16.0)   # the front: the paper's lambda 0.3 is beta 0.21, then 1..16
+SHARED = dict(top_prior="shared", cond_flows=0)          # class means with a shared covariance on every latent, no h
+
+def beta_name(beta: float, h: bool = False, ema: bool = False) -> str:
+    "The name of a shared-covariance variant of the front: shared[-h]-b<beta>[-ema], beta to 2 significant digits."
+    return f"shared{'-h' if h else ''}-b{beta:.2g}{'-ema' if ema else ''}"
+
+def _front_variant(beta: float, h: bool, ema: bool) -> Variant:
+    what = (f"class means, one shared covariance, every latent{', with h' if h else ', no h'}; IB-INN's loss, "
+            f"beta {beta:.2g}; last epoch{', moving average of the weights' if ema else ''}")
+    return Variant(beta_name(beta, h, ema), what, model=dict(SHARED, cond_flows=4) if h else dict(SHARED),
+                   train=dict(objective="ib-inn", lam=float(beta), val_fraction=0.0, **(dict(ema=True) if ema else {})))
+
+VARIANTS.update({v.name: v for v in (_front_variant(b, h, e) for h in (False, True) for e in (False, True)
+                                     for b in BETAS)})
 ADOPTION = dict(min_gain=5.0, max_bpd_loss=0.05, confidence=0.95, protocol="subject",
                 decision_sets=("synthetic", "ckplus48"))
 
@@ -151,6 +169,101 @@ def adopt(tables: dict, rule: dict = ADOPTION) -> str | None:
                 (tables[s] for s in rule["decision_sets"])]
         if all(passes(r, rule) for r in rows): gains[name] = min(r["diff"] for r in rows)
     return max(gains, key=gains.get) if gains else None
+
+# %% ../nbs/15_variants.ipynb #5c0a7e31
+BETA_RULE = dict(decision_sets=("synthetic", "ckplus48"), min_seeds=3, within=1.0, confidence=0.95,
+                 protocol="subject", candidates="shared-b", adopted="all-class-last")
+
+def seed_subject_interval(values, confidence: float = 0.95, n_resamples: int = 9999, seed: int = 0) -> dict:
+    """Mean of a seeds x subjects table (S, N) of per-subject values (accuracies or paired differences) with a two-way
+    percentile bootstrap interval: seeds and subjects resampled independently, with replacement -> dict(mean, low,
+    high, seeds, subjects). With one seed it is the subjects' bootstrap alone (the seed spread unmeasured)."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 2 or min(v.shape) < 1 or not np.isfinite(v).all():
+        raise FlowferError(f"seed_subject_interval: expected a finite (seeds, subjects) table, got shape {v.shape}")
+    S, N = v.shape
+    out = dict(mean=float(v.mean()), low=None, high=None, seeds=S, subjects=N)
+    if N < MIN_UNITS: return out
+    rng = np.random.default_rng(seed)
+    si, ni = rng.integers(0, S, (n_resamples, S)), rng.integers(0, N, (n_resamples, N))
+    stats = np.array([v[np.ix_(a, b)].mean() for a, b in zip(si, ni)])
+    a = (1 - confidence) / 2
+    out.update(low=float(np.quantile(stats, a)), high=float(np.quantile(stats, 1 - a)))
+    return out
+
+
+# %% ../nbs/15_variants.ipynb #5c0a7e33
+def front_row(name: str, acc: pd.DataFrame, refs: dict, beta: float | None = None, ema: bool = False,
+              bpd: float | None = None, confidence: float = 0.95) -> dict:
+    """A row of the front's table: `acc` the per-subject accuracies (%) of model `name`, seeds x subjects (DataFrame,
+    index seeds, columns subjects); `refs` {name: such a table, same seeds and subjects} for the paired differences
+    `diff_<ref>` (with `_low`, `_high`); `bpd` the test bits/dim (mean over folds and seeds)."""
+    row = dict(variant=name, beta=beta, ema=bool(ema), test_bpd=bpd)
+    a = seed_subject_interval(acc.to_numpy(), confidence)
+    row.update(accuracy=a["mean"], acc_low=a["low"], acc_high=a["high"], seeds=a["seeds"], subjects=a["subjects"])
+    for ref, r in refs.items():
+        if not (r.index.equals(acc.index) and r.columns.equals(acc.columns)):
+            raise FlowferError(f"front_row: {name} and {ref} were not run on the same seeds and subjects")
+        d = seed_subject_interval((acc - r).to_numpy(), confidence)
+        row.update({f"diff_{ref}": d["mean"], f"diff_{ref}_low": d["low"], f"diff_{ref}_high": d["high"]})
+    return row
+
+def adopt_beta(tables: dict, rule: dict = BETA_RULE) -> tuple[str | None, str]:
+    """The variant the beta rule adopts from {data set: front table (rows of `front_row`, with refs 'paper' and the
+    adopted variant)}, and why: (name or None, reason)."""
+    missing = [s for s in rule["decision_sets"] if s not in tables]
+    if missing: return None, f"no front table for the decision sets {missing}"
+    cands = {s: tables[s].loc[tables[s]["variant"].str.startswith(rule["candidates"])].set_index("variant")
+             for s in rule["decision_sets"]}
+    names = sorted(set.intersection(*(set(c.index) for c in cands.values())))
+    if not names: return None, "no candidate was run on every decision set"
+    few = {s: int(c.loc[names, "seeds"].min()) for s, c in cands.items()
+           if c.loc[names, "seeds"].min() < rule["min_seeds"]}
+    if few: return None, f"fewer than {rule['min_seeds']} seeds on {few}: the rule decides nothing"
+    reach = {s: set(c.index[c.index.isin(names) & (c["accuracy"] >= c.loc[names, "accuracy"].max() - rule["within"])])
+             for s, c in cands.items()}
+    ok = sorted(set.intersection(*reach.values()))
+    if not ok: return None, f"no candidate within {rule['within']} point of the best on every decision set"
+    mean_acc = {n: np.mean([cands[s].loc[n, "accuracy"] for s in cands]) for n in ok}
+    chosen = min(ok, key=lambda n: (cands[rule["decision_sets"][0]].loc[n, "beta"], -mean_acc[n]))
+    rows = {s: c.loc[chosen] for s, c in cands.items()}
+    adopted = rule["adopted"]
+    fails = [f"{s}: vs paper interval low {r['diff_paper_low']}" for s, r in rows.items()
+             if r["diff_paper_low"] is None or not r["diff_paper_low"] > 0]
+    fails += [f"{s}: vs {adopted} {r[f'diff_{adopted}']:+.2f}" for s, r in rows.items()
+              if not r[f"diff_{adopted}"] > 0]
+    if fails: return None, f"{chosen} is the rule's choice but does not replace {adopted}: " + "; ".join(fails)
+    return chosen, f"{chosen}: the smallest beta within {rule['within']} point of the best on every decision set"
+
+
+# %% ../nbs/15_variants.ipynb #5c0a7e35
+def plot_beta_front(ax, table: pd.DataFrame, lines: dict | None = None, title: str = "") -> None:
+    """The beta front: subject-fold accuracy (points, with the rows' intervals) against test bits/dim, one point per
+    beta (labelled), with and without the weight average; rows without beta (the paper's method, other flows) as
+    grey squares; `lines` {name: accuracy} (the CNN, LDA, ...) as horizontal lines."""
+    t = table.loc[table["test_bpd"].notna()]
+    for ema, marker, color in ((False, "o", "#0072B2"), (True, "D", "#D55E00")):
+        s = t.loc[t["beta"].notna() & (t["ema"] == ema)].sort_values("beta")
+        if not len(s): continue
+        err = [(s["accuracy"] - s["acc_low"].astype(float)).fillna(0), (s["acc_high"].astype(float)
+                                                                         - s["accuracy"]).fillna(0)]
+        ax.errorbar(s["test_bpd"], s["accuracy"], yerr=err, fmt=marker + "-", color=color, ms=4, capsize=2, lw=1,
+                    label="shared, moving average" if ema else "shared, last weights")
+        for _, r in s.iterrows():
+            ax.annotate(f"{r['beta']:.2g}", (r["test_bpd"], r["accuracy"]), textcoords="offset points",
+                        xytext=(4, 3), fontsize=6, color=color)
+    for _, r in t.loc[t["beta"].isna()].iterrows():
+        ax.plot(r["test_bpd"], r["accuracy"], "s", color="0.4", ms=4)
+        ax.annotate(r["variant"], (r["test_bpd"], r["accuracy"]), textcoords="offset points", xytext=(0, -9),
+                    fontsize=6, color="0.3", ha="center")
+    for (name, acc), ls in zip((lines or {}).items(), ("--", ":", "-.", (0, (5, 1)))):
+        ax.axhline(acc, color="0.35", lw=0.8, ls=ls, label=f"{name} {acc:.1f}")
+    ax.set_xlabel("test bits/dim (lower: better likelihood)")
+    ax.set_ylabel("accuracy per subject (%)")
+    if title: ax.set_title(title, fontsize=8)
+    ax.legend(fontsize=6, loc="best")
+    ax.grid(alpha=0.3)
+
 
 # %% ../nbs/15_variants.ipynb #f84834df
 def plot_variants(ax_gain, ax_bpd, table: pd.DataFrame, rule: dict = ADOPTION) -> None:
