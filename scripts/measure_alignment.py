@@ -1,6 +1,6 @@
 """Measure face alignment by the eyes (issue 25) on the real sets in ../shared (outputs never in the repository).
 
-ADOPTION RULE, written 2026-12-07 14:10 UTC, before any accuracy of an aligned preparation was seen:
+ADOPTION RULE, committed 2026-12-07 13:56 UTC (36d4174), before any accuracy of an aligned preparation was seen:
 
 - Three preparations of each real set: `none` (today's crop), `eyes` (--align eyes), `eyes+clahe`
   (--align eyes --photometric clahe; CLAHE is the one photometric variant chosen in advance).
@@ -18,8 +18,8 @@ ADOPTION RULE, written 2026-12-07 14:10 UTC, before any accuracy of an aligned p
 Usage (FLOWFER_THREADS=1 OMP_NUM_THREADS=1; outputs go to --work, outside the repository, default /tmp/flowfer_align):
     python scripts/measure_alignment.py prepare          # 2 sets x 3 preparations, detection rates, eye spreads
     python scripts/measure_alignment.py cheap            # pixel LR, LDA on pixel PCA
-    python scripts/measure_alignment.py cnn [--sets jaffe]
-    python scripts/measure_alignment.py flow [--sets jaffe] [--folds 0]
+    python scripts/measure_alignment.py cnn [--sets jaffe] [--preps none eyes]
+    python scripts/measure_alignment.py flow [--sets jaffe] [--folds 0] [--preps none eyes]
     python scripts/measure_alignment.py table            # per-subject accuracy and paired intervals, Markdown
 """
 import argparse
@@ -110,11 +110,11 @@ def cmd_cheap(work: Path, sets) -> None:
                 print(name, prep, model, f"{(p == data.labels).mean():.3f}", f"{time.time() - t:.0f}s", flush=True)
 
 
-def cmd_cnn(work: Path, sets) -> None:
+def cmd_cnn(work: Path, sets, preps=tuple(PREPS)) -> None:
     from flowfer_nb.baselines import CNN_PRESETS, train_cnn
     from flowfer_nb.data import make_splits
     for name in sets:
-        for prep in PREPS:
+        for prep in preps:
             data = _prepared(work, name, prep)
             correct = np.full(len(data), np.nan)
             for k, (tr, te) in enumerate(make_splits(data, "subject", FOLDS, seed=SEED)):
@@ -125,7 +125,7 @@ def cmd_cnn(work: Path, sets) -> None:
             _save_correct(work, "CNN", name, prep, correct)
 
 
-def cmd_flow(work: Path, sets, folds) -> None:
+def cmd_flow(work: Path, sets, folds, preps=tuple(PREPS)) -> None:
     import csv
     from flowfer_nb.data import make_splits
     from flowfer_nb.train import load_config, train_fold
@@ -133,7 +133,7 @@ def cmd_flow(work: Path, sets, folds) -> None:
     model_cfg, train_cfg = load_config("quick")
     train_cfg = replace(train_cfg, val_split="subjects", seed=SEED)  # as flowfer-train --split subject
     for name in sets:
-        for prep in PREPS:
+        for prep in preps:
             data = _prepared(work, name, prep)
             cfg = replace(model_cfg, n_classes=len(data.classes))
             splits = make_splits(data, "subject", FOLDS, seed=SEED)
@@ -192,12 +192,14 @@ def main() -> None:
     p.add_argument("--work", default="/tmp/flowfer_align", help="folder for prepared files and results (not the repo)")
     p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     p.add_argument("--folds", nargs="+", type=int, default=list(range(FOLDS)))
+    p.add_argument("--preps", nargs="+", default=list(PREPS), choices=list(PREPS))
     a = p.parse_args()
     work = Path(a.work).resolve()
     if REPO in work.parents or work == REPO: sys.exit(f"--work {work}: licensed outputs must stay outside the repo")
     work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("FLOWFER_THREADS", "1")
-    if a.stage == "flow": cmd_flow(work, a.sets, a.folds)
+    if a.stage == "flow": cmd_flow(work, a.sets, a.folds, a.preps)
+    elif a.stage == "cnn": cmd_cnn(work, a.sets, a.preps)
     else: globals()[f"cmd_{a.stage}"](work, a.sets)
 
 
