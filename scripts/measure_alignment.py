@@ -19,7 +19,7 @@ Usage (FLOWFER_THREADS=1 OMP_NUM_THREADS=1; outputs go to --work, outside the re
     python scripts/measure_alignment.py prepare          # 2 sets x 3 preparations, detection rates, eye spreads
     python scripts/measure_alignment.py cheap            # pixel LR, LDA on pixel PCA
     python scripts/measure_alignment.py cnn [--sets jaffe] [--preps none eyes]
-    python scripts/measure_alignment.py flow [--sets jaffe] [--folds 0] [--preps none eyes]
+    python scripts/measure_alignment.py flow [--sets jaffe] [--folds 0] [--preps none eyes] [--variant adopted]
     python scripts/measure_alignment.py table            # per-subject accuracy and paired intervals, Markdown
 """
 import argparse
@@ -125,32 +125,40 @@ def cmd_cnn(work: Path, sets, preps=tuple(PREPS)) -> None:
             _save_correct(work, "CNN", name, prep, correct)
 
 
-def cmd_flow(work: Path, sets, folds, preps=tuple(PREPS)) -> None:
+def cmd_flow(work: Path, sets, folds, preps=tuple(PREPS), variant: str | None = None) -> None:
+    """The flow classifier, quick config (the paper's method), or the named variant of chapter 15 on it
+    (`--variant adopted`: the adopted one)."""
     import csv
     from flowfer_nb.data import make_splits
     from flowfer_nb.train import load_config, train_fold
     from dataclasses import replace
     model_cfg, train_cfg = load_config("quick")
     train_cfg = replace(train_cfg, val_split="subjects", seed=SEED)  # as flowfer-train --split subject
+    tag = "flow"
+    if variant:
+        from flowfer_nb.variants import adopted_variant, get_variant
+        variant = adopted_variant() if variant == "adopted" else variant
+        v = get_variant(variant)
+        model_cfg, train_cfg, tag = replace(model_cfg, **v.model), replace(train_cfg, **v.train), f"flow {variant}"
     for name in sets:
         for prep in preps:
             data = _prepared(work, name, prep)
             cfg = replace(model_cfg, n_classes=len(data.classes))
             splits = make_splits(data, "subject", FOLDS, seed=SEED)
             for k in folds:
-                out = work / "flow" / f"{name}-{prep}" / f"fold_{k:02d}"
+                out = work / tag / f"{name}-{prep}" / f"fold_{k:02d}"
                 if (out / "metrics.json").is_file(): continue
                 t = time.time()
                 m = train_fold(data, *splits[k], cfg, train_cfg, out, progress=False)
-                print(name, prep, "flow fold", k, f"{m['test_accuracy']:.3f}", f"{time.time() - t:.0f}s", flush=True)
-            done = [k for k in range(FOLDS) if (work / "flow" / f"{name}-{prep}" / f"fold_{k:02d}" /
+                print(name, prep, tag, "fold", k, f"{m['test_accuracy']:.3f}", f"{time.time() - t:.0f}s", flush=True)
+            done = [k for k in range(FOLDS) if (work / tag / f"{name}-{prep}" / f"fold_{k:02d}" /
                                                 "predictions.csv").is_file()]
             if len(done) == FOLDS:
                 correct = np.full(len(data), np.nan)
                 for k in done:
-                    with open(work / "flow" / f"{name}-{prep}" / f"fold_{k:02d}" / "predictions.csv") as f:
+                    with open(work / tag / f"{name}-{prep}" / f"fold_{k:02d}" / "predictions.csv") as f:
                         for row in csv.DictReader(f): correct[int(row["index"])] = row["true"] == row["predicted"]
-                _save_correct(work, "flow (quick)", name, prep, correct)
+                _save_correct(work, f"{tag} (quick)", name, prep, correct)
 
 
 def cmd_table(work: Path, sets) -> None:
@@ -193,12 +201,14 @@ def main() -> None:
     p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     p.add_argument("--folds", nargs="+", type=int, default=list(range(FOLDS)))
     p.add_argument("--preps", nargs="+", default=list(PREPS), choices=list(PREPS))
+    p.add_argument("--variant", help="flow: a variant of chapter 15 instead of the paper's method ('adopted': the "
+                   "adopted one)")
     a = p.parse_args()
     work = Path(a.work).resolve()
     if REPO in work.parents or work == REPO: sys.exit(f"--work {work}: licensed outputs must stay outside the repo")
     work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("FLOWFER_THREADS", "1")
-    if a.stage == "flow": cmd_flow(work, a.sets, a.folds, a.preps)
+    if a.stage == "flow": cmd_flow(work, a.sets, a.folds, a.preps, a.variant)
     elif a.stage == "cnn": cmd_cnn(work, a.sets, a.preps)
     else: globals()[f"cmd_{a.stage}"](work, a.sets)
 
