@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import os
@@ -23,9 +22,8 @@ import torch
 from .classifier import FlowClassifier, ModelConfig
 from .core import (FlowferError, atomic_write, check_output, configure_threads, new_folder_cleanup,
                              provenance, read_text, seed_everything, sha256_file, write_json)
-from .data import (FACE_MARGIN, PAPER_CLASSES, PreparedData, RejectedFile, centre_square, crop_face,
-                             decode_image, detect_face, load_prepared, match_classes, normalise_expression,
-                             square_box, validation_split)
+from .data import (FACE_MARGIN, PAPER_CLASSES, PreparedData, RejectedFile, crop_face, decode_image,
+                             load_prepared, match_classes, normalise_expression, validation_split)
 from .train import (CHECKPOINT_FORMAT, TrainConfig, fit, images_to_tensor, load_checkpoint, load_config,
                               resolve_device, save_checkpoint, use_levers)
 
@@ -78,7 +76,7 @@ MODEL_FILES = (MODEL_JSON, WEIGHTS, SHIFTS)
 BPD_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)   # of the training images' bits/dim, kept in model.json
 OOD_QUANTILE = 0.99               # bits/dim above this training quantile: flagged out of distribution
 SCORE_BATCH = 64                  # images per forward pass when scoring
-CROP_OPTIONS = ("face_crop", "margin", "align")   # prepared options that are crop_face's keyword arguments
+CROP_OPTIONS = ("face_crop", "margin", "align", "photometric")   # prepared options: crop_face's keyword arguments
 
 def preprocessing_of(data: PreparedData) -> dict:
     """How the images of `data` were made from files: {face_crop, margin, size} and any other crop option its
@@ -211,15 +209,10 @@ def input_kind(path: Path) -> str:
 
 def face_box(rgb: np.ndarray, prep: dict) -> tuple[np.ndarray, tuple[int, int, int], bool | None]:
     """(face resized to prep['size'] (S, S, 3), the square box (x0, y0, side) cut, detected: True / False (no face,
-    centre square) / None (face_crop none)) of an RGB image, with the crop options of `prep` passed to crop_face."""
-    kw = {k: v for k, v in prep.items() if k != "size"}
-    crop, detected = crop_face(rgb, **kw)
-    box = detect_face(rgb) if detected else None
-    square = square_box(box, prep.get("margin", FACE_MARGIN), rgb.shape) if box else centre_square(rgb.shape)
-    size = int(prep["size"])
-    face = crop if crop.shape[0] == size else cv2.resize(np.ascontiguousarray(crop), (size, size),
-                                                         interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(face), square, detected
+    centre square) / None (face_crop none)) of an RGB image: `crop_face` with the crop options of `prep`, the very
+    call flowfer-prepare makes (eye alignment and photometric normalisation where the model's data had them)."""
+    face, info = crop_face(rgb, **{k: prep[k] for k in (*CROP_OPTIONS, "size") if k in prep})
+    return np.ascontiguousarray(face), info.square, info.face
 
 # %% ../nbs/18_apply.ipynb #a1800021
 def _image_rows(path: Path, prep: dict, named: bool, rejected: list, true=None) -> list[dict]:

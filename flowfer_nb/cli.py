@@ -16,11 +16,11 @@ from .core import ArgumentParser, cli_entry
 # %% auto #0
 __all__ = ['PAPER_CLASSES', 'DEFAULT_SIZE', 'FACE_MARGIN', 'LAYOUTS', 'FACE_CROPS', 'LABEL_MAPS', 'MAX_REJECTED', 'PROTOCOLS',
            'CONFIG_NAMES', 'DEVICES', 'ADOPTED_CONFIG', 'PREDICT_FORMATS', 'SAMPLE_TEMPERATURE', 'SYNTH_DEFAULTS',
-           'PROFILES', 'SYNTHETIC', 'BENCH_VARIANTS', 'BENCH_LEVERS', 'PARSERS', 'synth_main', 'prepare_main',
-           'train_main', 'predict_main', 'reproduce_main', 'bench_main', 'compare_main', 'collect_main', 'sample_main',
-           'encode_main', 'split_classes', 'add_classes', 'add_out', 'add_force', 'add_quiet', 'add_device', 'add_size',
-           'synth_parser', 'prepare_parser', 'train_parser', 'predict_parser', 'reproduce_parser', 'bench_parser',
-           'compare_parser', 'collect_parser', 'sample_parser', 'encode_parser']
+           'PROFILES', 'SYNTHETIC', 'BENCH_VARIANTS', 'BENCH_LEVERS', 'ALIGNS', 'PHOTOMETRICS', 'PARSERS', 'synth_main',
+           'prepare_main', 'train_main', 'predict_main', 'reproduce_main', 'bench_main', 'compare_main', 'collect_main',
+           'sample_main', 'encode_main', 'split_classes', 'add_classes', 'add_out', 'add_force', 'add_quiet',
+           'add_device', 'add_size', 'synth_parser', 'prepare_parser', 'train_parser', 'predict_parser',
+           'reproduce_parser', 'bench_parser', 'compare_parser', 'collect_parser', 'sample_parser', 'encode_parser']
 
 # %% ../nbs/00_cli.ipynb #763d1647
 PAPER_CLASSES = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")  # data.PAPER_CLASSES
@@ -104,6 +104,8 @@ def synth_parser() -> ArgumentParser:
     return p
 
 # %% ../nbs/00_cli.ipynb #677cece3-1
+ALIGNS, PHOTOMETRICS = ("none", "eyes"), ("none", "equalize", "clahe")  # data.ALIGNS, data.PHOTOMETRICS
+
 def prepare_parser() -> ArgumentParser:
     "flowfer-prepare's options."
     p = ArgumentParser(prog="flowfer-prepare", description="Prepare a facial-expression source into one .npz file and "
@@ -119,6 +121,13 @@ def prepare_parser() -> ArgumentParser:
                    help="haar: crop OpenCV's Haar face box; none: the images are already faces (default haar)")
     p.add_argument("--margin", type=float, default=FACE_MARGIN,
                    help=f"face box growth per side, a fraction of its side (default {FACE_MARGIN})")
+    p.add_argument("--align", choices=ALIGNS, default="none",
+                   help="eyes: find both eyes in the face (OpenCV's eye cascades) and rotate, scale and shift them to "
+                        "fixed places, keeping the plain crop (counted in the report) where no trustworthy pair is "
+                        "found; none: the plain crop (default none)")
+    p.add_argument("--photometric", choices=PHOTOMETRICS, default="none",
+                   help="normalise the luminance of each prepared image: equalize (histogram equalisation), clahe "
+                        "(contrast-limited, per tile) or none (default none)")
     add_classes(p, " ".join(PAPER_CLASSES))
     p.add_argument("--label-map", metavar="ckplus|CODE=NAME,...",
                    help="numeric expression labels: 'ckplus' (CK+'s codes 0..7) or pairs such as 1=anger,2=contempt")

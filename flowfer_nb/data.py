@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import cmath
 import csv
 import functools
 import hashlib
@@ -35,11 +36,15 @@ from .core import (FlowferError, check_output, dir_lock, new_folder_cleanup, not
 # %% auto #0
 __all__ = ['PAPER_CLASSES', 'NEUTRAL', 'FORMAT_VERSION', 'ZIP_MAGIC', 'EXPRESSIONS', 'EXPRESSION_ALIASES',
            'SIXTEEN_TO_EIGHT_SHIFT', 'EXIF_ORIENTATION', 'FACE_CROPS', 'HAAR_CASCADE', 'HAAR_SCALE_FACTOR',
-           'HAAR_MIN_NEIGHBOURS', 'HAAR_WINDOW', 'MIN_FACE_FRACTION', 'FACE_MARGIN', 'DEFAULT_SIZE', 'LAYOUTS',
-           'MANIFEST_COLUMNS', 'MANIFEST_OPTIONAL', 'SEGMENT_COLUMNS', 'LABEL_MAPS', 'UPSCALE_WARN', 'IMAGE_SUFFIXES',
-           'PROTOCOL_UNITS', 'UNITS', 'PROTOCOLS', 'DEFAULT_FOLDS', 'SHARED_DATA_ENV', 'SHARED_REAL', 'MAX_REJECTED',
-           'PreparedData', 'report_path', 'save_prepared', 'load_prepared', 'normalise_expression', 'RejectedFile',
-           'decode_image', 'detect_face', 'square_box', 'centre_square', 'crop_face', 'resize_images',
+           'HAAR_MIN_NEIGHBOURS', 'HAAR_WINDOW', 'MIN_FACE_FRACTION', 'FACE_MARGIN', 'DEFAULT_SIZE', 'ALIGNS',
+           'PHOTOMETRICS', 'LEFT_EYE', 'RIGHT_EYE', 'EYE_CASCADES', 'EYE_SEARCH_SIDE', 'EYE_MIN_NEIGHBOURS', 'EYE_SIZE',
+           'EYE_BAND', 'EYE_ROWS', 'EYE_DISTANCE', 'EYE_MIDDLE', 'EYE_MERGE', 'MAX_TILT_DEG', 'MAX_ZOOM', 'MAX_SHIFT',
+           'CLAHE_CLIP', 'CLAHE_TILES', 'LAYOUTS', 'MANIFEST_COLUMNS', 'MANIFEST_OPTIONAL', 'SEGMENT_COLUMNS',
+           'LABEL_MAPS', 'UPSCALE_WARN', 'IMAGE_SUFFIXES', 'PROTOCOL_UNITS', 'UNITS', 'PROTOCOLS', 'DEFAULT_FOLDS',
+           'SHARED_DATA_ENV', 'SHARED_REAL', 'MAX_REJECTED', 'PreparedData', 'report_path', 'save_prepared',
+           'load_prepared', 'normalise_expression', 'RejectedFile', 'decode_image', 'detect_face', 'square_box',
+           'centre_square', 'eye_candidates', 'pick_eyes', 'eye_transform', 'apply_transform', 'transform_problem',
+           'warp_square', 'photometric_normalise', 'FaceCrop', 'crop_face', 'face_options', 'resize_images',
            'resolve_classes', 'match_classes', 'parse_label_map', 'unknown_labels_hint', 'read_manifest',
            'read_folders', 'read_videos', 'prepare', 'report_summary', 'Protocol', 'protocol', 'make_splits',
            'validation_split', 'project_root', 'shared_real_dir', 'split_neutral', 'prepare_with_neutral',
@@ -354,14 +359,183 @@ def centre_square(shape) -> tuple[int, int, int]:
     side = min(H, W)
     return (W - side) // 2, (H - side) // 2, side
 
+# %% ../nbs/00_data.ipynb #5a46cd11
+ALIGNS = ("none", "eyes")
+PHOTOMETRICS = ("none", "equalize", "clahe")
+LEFT_EYE = (0.32, 0.38)     # (x, y) of the eye centre on the image's left (the subject's right eye), as fractions of
+                            # the output side
+RIGHT_EYE = (0.68, 0.38)    # the other eye: level with it, 0.36 of the side apart
+EYE_CASCADES = ("haarcascade_eye.xml", "haarcascade_eye_tree_eyeglasses.xml", "haarcascade_lefteye_2splits.xml",
+                "haarcascade_righteye_2splits.xml")  # inside cv2.data.haarcascades
+EYE_SEARCH_SIDE = 160       # the face square is resized to this side before the eye search
+EYE_MIN_NEIGHBOURS = 3      # overlapping detections needed to accept an eye
+EYE_SIZE = (0.08, 0.35)     # eye boxes searched, fractions of the face square's side
+EYE_BAND = (0.05, 0.70)     # rows of the face square searched (0 = top)
+EYE_ROWS = (0.15, 0.55)     # an eye centre must lie in these rows: the upper part of the face
+EYE_DISTANCE = (0.22, 0.60)  # plausible inter-ocular distance, a fraction of the face square's side
+EYE_MIDDLE = (0.35, 0.65)   # the point between the eyes lies in these columns (the face box is centred on the face)
+EYE_MERGE = 0.07            # detections whose centres are closer than this fraction of the side are one eye
+MAX_TILT_DEG = 15.0         # a steeper pair, and so a larger rotation, is rejected
+MAX_ZOOM = 1.5              # the aligned crop's scale may differ from the plain crop's by at most this factor
+MAX_SHIFT = 0.15            # and its centre may lie at most this fraction of the side from the plain crop's centre
+CLAHE_CLIP, CLAHE_TILES = 2.0, 8  # OpenCV's CLAHE: contrast limit, tiles per side (8 px tiles at 64 px)
+
+@functools.lru_cache(maxsize=None)
+def _eye_cascade(name: str) -> cv2.CascadeClassifier:
+    path = Path(cv2.data.haarcascades) / name
+    cascade = cv2.CascadeClassifier(str(path))
+    if cascade.empty():
+        raise FlowferError(f"{path}: OpenCV's eye cascade cannot be loaded (reinstall opencv-python-headless)")
+    return cascade
+
+# %% ../nbs/00_data.ipynb #4adabcf8
+def eye_candidates(gray: np.ndarray) -> list[tuple[float, float, int]]:
+    """Eye candidates in the square uint8 image `gray` (s, s) -> [(x, y, votes)]: centres as fractions of s, votes =
+    how many of `EYE_CASCADES` found it."""
+    S = EYE_SEARCH_SIDE
+    g = cv2.resize(gray, (S, S), interpolation=cv2.INTER_AREA if gray.shape[0] > S else cv2.INTER_LINEAR)
+    top = int(EYE_BAND[0] * S)
+    band = g[top:int(EYE_BAND[1] * S)]
+    lo, hi = int(EYE_SIZE[0] * S), int(EYE_SIZE[1] * S)
+    found = []  # (x, y, w, cascade)
+    for k, name in enumerate(EYE_CASCADES):
+        boxes = _eye_cascade(name).detectMultiScale(band, scaleFactor=HAAR_SCALE_FACTOR,
+                                                    minNeighbors=EYE_MIN_NEIGHBOURS, minSize=(lo, lo), maxSize=(hi, hi))
+        found += [((x + w / 2) / S, (y + top + h / 2) / S, w / S, k) for x, y, w, h in np.reshape(boxes, (-1, 4))]
+    clusters = []  # [members [(x, y)], cascades {k}], largest detections first
+    for x, y, _, k in sorted(found, key=lambda d: -d[2]):
+        near = [c for c in clusters if math.dist(np.mean(c[0], 0), (x, y)) < EYE_MERGE]
+        if near:
+            near[0][0].append((x, y))
+            near[0][1].add(k)
+        else: clusters.append([[(x, y)], {k}])
+    return [(float(np.mean(m, 0)[0]), float(np.mean(m, 0)[1]), len(ks)) for m, ks in clusters]
+
+def _pair_problem(a, b) -> str:
+    "Why the candidates a, b (x, y, ...) with a left of b are not a pair of eyes; '' if they may be."
+    (xa, ya), (xb, yb) = a[:2], b[:2]
+    if not all(EYE_ROWS[0] <= y <= EYE_ROWS[1] for y in (ya, yb)): return "not in the upper face"
+    if not EYE_DISTANCE[0] <= math.hypot(xb - xa, yb - ya) <= EYE_DISTANCE[1]: return "implausible eye distance"
+    if math.degrees(math.atan2(abs(yb - ya), xb - xa)) > MAX_TILT_DEG: return "not level"
+    if not EYE_MIDDLE[0] <= (xa + xb) / 2 <= EYE_MIDDLE[1]: return "off-centre"
+    return ""
+
+def pick_eyes(candidates) -> tuple[tuple | None, str]:
+    """The eye pair among `candidates` [(x, y, votes)] -> (((x, y) left, (x, y) right), '') or (None, why): every
+    plausible pair (`_pair_problem`) competes on votes, then levelness."""
+    if len(candidates) < 2: return None, f"{len(candidates)} eye candidate(s)"
+    failures, pairs = Counter(), []
+    ordered = sorted(candidates, key=lambda c: c[0])
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1:]:
+            why = _pair_problem(a, b)
+            if why: failures[why] += 1
+            else: pairs.append((a, b))
+    if not pairs: return None, f"no plausible pair ({failures.most_common(1)[0][0]})"
+    a, b = max(pairs, key=lambda p: (p[0][2] + p[1][2], -abs(p[0][1] - p[1][1])))
+    return (tuple(a[:2]), tuple(b[:2])), ""
+
+# %% ../nbs/00_data.ipynb #e0b68dcb
+def eye_transform(left, right, side: int) -> np.ndarray:
+    """The similarity M (2, 3) with z' = a z + b sending the eye centres `left`, `right` (x, y) to LEFT_EYE and
+    RIGHT_EYE of a square of `side` (continuous coordinates): a = (R' - L') / (R - L), b = L' - a L."""
+    L, R = complex(*left), complex(*right)
+    if R == L: raise FlowferError(f"eye_transform: the two eye centres coincide at {left}")
+    L2, R2 = complex(*LEFT_EYE) * side, complex(*RIGHT_EYE) * side
+    a = (R2 - L2) / (R - L)
+    b = L2 - a * L
+    return np.array([[a.real, -a.imag, b.real], [a.imag, a.real, b.imag]])
+
+def apply_transform(M: np.ndarray, points) -> np.ndarray:
+    "The points (n, 2) (x, y) moved by the affine M (2, 3) -> (n, 2)."
+    points = np.asarray(points, np.float64).reshape(-1, 2)
+    return points @ M[:, :2].T + M[:, 2]
+
+def transform_problem(M: np.ndarray, square) -> str:
+    """Why the similarity M, made for a plain crop `square` (x0, y0, side) and an output of the same side, moves the
+    face too far to be trusted; '' if it does not."""
+    x0, y0, side = square
+    a = complex(M[0, 0], M[1, 0])
+    if abs(math.degrees(cmath.phase(a))) > MAX_TILT_DEG: return f"rotation over {MAX_TILT_DEG:g} degrees"
+    if not 1 / MAX_ZOOM <= abs(a) <= MAX_ZOOM: return f"scale change over {MAX_ZOOM:g}x"
+    centre = complex(side / 2, side / 2)
+    source = (centre - complex(M[0, 2], M[1, 2])) / a   # where the output's centre comes from
+    if abs(source - complex(x0, y0) - centre) > MAX_SHIFT * side: return f"shift over {MAX_SHIFT:g} of the side"
+    return ""
+
+def warp_square(rgb: np.ndarray, M: np.ndarray, side: int) -> np.ndarray:
+    """`rgb` (H, W, 3) resampled (bilinear, edges replicated) through the similarity M (continuous coordinates) into a
+    square (side, side, 3). cv2.warpAffine counts pixel centres: the half-pixel shift h = (1 + i) / 2 turns
+    z' = a z + b into z' = a z + b + (a - 1) h."""
+    a, b = complex(M[0, 0], M[1, 0]), complex(M[0, 2], M[1, 2])
+    b_pixels = b + (a - 1) * complex(0.5, 0.5)
+    Mp = np.array([[a.real, -a.imag, b_pixels.real], [a.imag, a.real, b_pixels.imag]])
+    return cv2.warpAffine(rgb, Mp, (int(side), int(side)), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+# %% ../nbs/00_data.ipynb #cf20a75f
+def photometric_normalise(rgb: np.ndarray, method: str = "none") -> np.ndarray:
+    """Histogram equalisation ('equalize') or CLAHE ('clahe') of the luminance Y of `rgb` (H, W, 3) uint8 (YCrCb,
+    chroma kept); 'none' returns `rgb` itself."""
+    if method not in PHOTOMETRICS: raise FlowferError(f"photometric={method!r}: expected one of {PHOTOMETRICS}")
+    if method == "none": return rgb
+    ycc = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YCrCb)
+    y = np.ascontiguousarray(ycc[..., 0])
+    if method == "equalize": ycc[..., 0] = cv2.equalizeHist(y)
+    else: ycc[..., 0] = cv2.createCLAHE(CLAHE_CLIP, (CLAHE_TILES, CLAHE_TILES)).apply(y)
+    return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
 # %% ../nbs/00_data.ipynb #ec600e6b-4
-def crop_face(rgb: np.ndarray, face_crop: str = "haar", margin: float = FACE_MARGIN) -> tuple[np.ndarray, bool | None]:
-    """Square crop of `rgb` (H, W, 3) -> (crop (s, s, 3), detected): True = Haar face, False = centre fallback, None =
-    face_crop 'none'."""
+@dataclass(frozen=True)
+class FaceCrop:
+    "What `crop_face` did to one image."
+    face: bool | None                # True: Haar face; False: none, centre square (a fallback); None: face_crop 'none'
+    square: tuple                    # (x0, y0, side) of the plain crop in the source image
+    eyes: str | None = None          # 'found' (aligned), 'not found', 'rejected' (plain crop kept); None: align 'none'
+    reason: str = ""                 # why the eyes were not used
+    eye_points: tuple | None = None  # ((x, y) left, (x, y) right) in the source (continuous coordinates), when found
+    transform: np.ndarray | None = field(default=None, compare=False)  # M (2, 3) source -> crop of the square's side
+
+def _align_eyes(rgb: np.ndarray, crop: np.ndarray, info: FaceCrop) -> tuple[np.ndarray, FaceCrop]:
+    "The crop aligned by the eyes found in the plain `crop`, or `crop` itself with why not."
+    candidates = eye_candidates(cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY))
+    pair, why = pick_eyes(candidates)
+    if pair is None: return crop, dataclasses.replace(info, eyes="not found" if len(candidates) < 2 else "rejected",
+                                                      reason=why)
+    x0, y0, side = info.square
+    left, right = ((x0 + x * side, y0 + y * side) for x, y in pair)
+    M = eye_transform(left, right, side)
+    why = transform_problem(M, info.square)
+    if why: return crop, dataclasses.replace(info, eyes="rejected", reason=why)
+    return warp_square(rgb, M, side), dataclasses.replace(info, eyes="found", eye_points=(left, right), transform=M)
+
+def crop_face(rgb: np.ndarray, face_crop: str = "haar", margin: float = FACE_MARGIN, align: str = "none",
+              photometric: str = "none", size: int | None = None) -> tuple[np.ndarray, FaceCrop]:
+    """Square face of `rgb` (H, W, 3) uint8 -> (image (s, s, 3), FaceCrop): the Haar box grown by `margin` (else the
+    centre square), aligned by the eyes if `align` is 'eyes' (else, or if they fail, the plain crop), resized to `size`
+    (if given; INTER_AREA), then `photometric_normalise`d. flowfer-prepare and prediction both call this."""
     if face_crop not in FACE_CROPS: raise FlowferError(f"face_crop={face_crop!r}: expected one of {FACE_CROPS}")
+    if align not in ALIGNS: raise FlowferError(f"align={align!r}: expected one of {ALIGNS}")
+    if photometric not in PHOTOMETRICS:
+        raise FlowferError(f"photometric={photometric!r}: expected one of {PHOTOMETRICS}")
     box = detect_face(rgb) if face_crop == "haar" else None
     x0, y0, side = square_box(box, margin, rgb.shape) if box else centre_square(rgb.shape)
-    return rgb[y0:y0 + side, x0:x0 + side], (box is not None) if face_crop == "haar" else None
+    crop = rgb[y0:y0 + side, x0:x0 + side]
+    info = FaceCrop((box is not None) if face_crop == "haar" else None, (x0, y0, side))
+    if align == "eyes": crop, info = _align_eyes(rgb, crop, info)
+    if size is not None and crop.shape[0] != size:
+        crop = cv2.resize(crop, (int(size), int(size)), interpolation=cv2.INTER_AREA)
+    return photometric_normalise(crop, photometric), info
+
+def face_options(meta: dict) -> dict:
+    """The `crop_face` keyword arguments (face_crop, margin, align, photometric, size) a prepared file was made with,
+    from its `meta` (or `meta['options']`); files from before alignment get align and photometric 'none'."""
+    opts = meta.get("options", meta)
+    missing = [k for k in ("face_crop", "margin", "size") if k not in opts]
+    if missing:
+        raise FlowferError(f"prepared file's metadata has no {', '.join(missing)}: it was not written by "
+                           f"flowfer-prepare (a synthetic set is rendered aligned and has no face crop to repeat)")
+    return dict(face_crop=opts["face_crop"], margin=float(opts["margin"]), align=opts.get("align", "none"),
+                photometric=opts.get("photometric", "none"), size=int(opts["size"]))
 
 # %% ../nbs/00_data.ipynb #ec600e6b-5
 def resize_images(images: np.ndarray, size: int) -> np.ndarray:
@@ -510,11 +684,13 @@ def unknown_labels_hint(unknown) -> str:
 class _Tally:
     "What a reader did with every row: the report's counts, reasons and conversions, and the kept samples."
     def __init__(self, source, layout: str, classes: tuple, size: int, face_crop: str, margin: float, label_map=None,
-                 **options):
+                 align: str = "none", photometric: str = "none", **options):
         self.source, self.layout, self.classes = str(source), layout, classes
         self.size, self.face_crop, self.margin = size, face_crop, margin
+        self.align, self.photometric = align, photometric
         self.label_map = parse_label_map(label_map)
-        self.options = dict(size=size, face_crop=face_crop, margin=margin, classes=list(classes), **options)
+        self.options = dict(size=size, face_crop=face_crop, margin=margin, align=align, photometric=photometric,
+                            classes=list(classes), **options)
         if self.label_map: self.options["label_map"] = self.label_map
         self.path_fixes = Counter()  # how many paths were found only as another spelling (backslashes, NFC/NFD)
         self.start = time.perf_counter()
@@ -522,6 +698,7 @@ class _Tally:
         self.per_class = defaultdict(Counter)
         self.converted, self.detected, self.fallback_files, self.squared, self.upscaled = Counter(), 0, [], 0, 0
         self.far_upscaled = []  # (file, side) of the images upscaled UPSCALE_WARN times or more
+        self.eyes_found, self.eye_fallbacks = 0, []  # images aligned by the eyes; dict(file, eyes, reason) of the rest
         self.seen = {}     # path (image) or (path, frame) (video) -> (line, subject, label) of its first row
         self.samples = []  # (image, label, subject, group, frame, file)
         self.extra, self.warnings = {}, []
@@ -573,16 +750,15 @@ class _Tally:
         """Crop, resize and keep one decoded image (RGB uint8 (H, W, 3)) of `entry`, counting its conversions and face
         detection."""
         self.converted.update(conversions)
-        crop, detected = crop_face(rgb, self.face_crop, self.margin)
-        if detected is True: self.detected += 1
-        elif detected is False:
-            self.fallback_files.append(entry.file if self.layout != "video" else f"{entry.file}@{frame}")
+        image, info = crop_face(rgb, self.face_crop, self.margin, self.align, self.photometric, size=self.size)
+        name = entry.file if self.layout != "video" else f"{entry.file}@{frame}"
+        if info.face is True: self.detected += 1
+        elif info.face is False: self.fallback_files.append(name)
         elif rgb.shape[0] != rgb.shape[1]: self.squared += 1
-        if crop.shape[0] < self.size: self.upscaled += 1
-        if crop.shape[0] * UPSCALE_WARN <= self.size:
-            self.far_upscaled.append((entry.file if self.layout != "video" else f"{entry.file}@{frame}", crop.shape[0]))
-        image = crop if crop.shape[0] == self.size else cv2.resize(crop, (self.size, self.size),
-                                                                   interpolation=cv2.INTER_AREA)
+        if info.square[2] < self.size: self.upscaled += 1
+        if info.square[2] * UPSCALE_WARN <= self.size: self.far_upscaled.append((name, info.square[2]))
+        if info.eyes == "found": self.eyes_found += 1
+        elif info.eyes is not None: self.eye_fallbacks.append(dict(file=name, eyes=info.eyes, reason=info.reason))
         self.samples.append((np.ascontiguousarray(image), entry.label, entry.subject, entry.group, frame, entry.file))
         self.per_class[entry.label]["kept"] += 1
 
@@ -633,6 +809,12 @@ class _Tally:
         face = dict(method=self.face_crop, detected=self.detected, fallback=len(self.fallback_files),
                     rate=round(self.detected / tried, 4) if tried else None, fallback_files=self.fallback_files)
         if self.face_crop == "none": face["centre_cropped_not_square"] = self.squared
+        tried_eyes, eyes = self.eyes_found + len(self.eye_fallbacks), Counter(f["eyes"] for f in self.eye_fallbacks)
+        eye_alignment = dict(method=self.align, found=self.eyes_found, fallback=len(self.eye_fallbacks),
+                             not_found=eyes["not found"], rejected=eyes["rejected"],
+                             rate=round(self.eyes_found / tried_eyes, 4) if tried_eyes else None,
+                             reasons=dict(Counter(f["reason"] for f in self.eye_fallbacks).most_common()),
+                             fallback_files=self.eye_fallbacks)
         labels = list(self.classes) + [c for c in EXPRESSIONS if c not in self.classes and c in self.per_class]
         return dict(source=self.source, layout=self.layout, options=self.options, **self.extra,
                     classes=list(classes), image_size=self.size,
@@ -641,7 +823,8 @@ class _Tally:
                     per_subject=dict(sorted(Counter(s[2] for s in self.samples).items())),
                     set_aside_by_class=dict(self.aside), unknown_expressions=dict(self.unknown),
                     rejected_by_reason=dict(by_reason.most_common()), converted=dict(self.converted.most_common()),
-                    face_detection=face, upscaled=self.upscaled, upscaled_far=len(self.far_upscaled),
+                    face_detection=face, eye_alignment=eye_alignment, photometric=self.photometric,
+                    upscaled=self.upscaled, upscaled_far=len(self.far_upscaled),
                     upscaled_far_files=[f for f, _ in self.far_upscaled], empty_classes=empty, warnings=self.warnings,
                     path_fixes=dict(self.path_fixes),
                     rejections=self.rejections, seconds=round(time.perf_counter() - self.start, 3))
@@ -655,11 +838,14 @@ def _decode_entries(tally: _Tally, entries, progress: bool) -> None:
         else: tally.keep(e, rgb, e.frames[0], conversions)
 
 # %% ../nbs/00_data.ipynb #51406503-3
-def _check_options(size, face_crop, margin) -> None:
+def _check_options(size, face_crop, margin, align="none", photometric="none") -> None:
     if not isinstance(size, (int, np.integer)) or not 8 <= size <= 1024:
         raise FlowferError(f"size={size!r}: expected an integer from 8 to 1024")
     if face_crop not in FACE_CROPS: raise FlowferError(f"face_crop={face_crop!r}: expected one of {FACE_CROPS}")
     if not 0 <= margin <= 1: raise FlowferError(f"margin={margin!r}: expected a fraction from 0 to 1")
+    if align not in ALIGNS: raise FlowferError(f"align={align!r}: expected one of {ALIGNS}")
+    if photometric not in PHOTOMETRICS:
+        raise FlowferError(f"photometric={photometric!r}: expected one of {PHOTOMETRICS}")
 
 # %% ../nbs/00_data.ipynb #88ecb847
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".pgm", ".ppm")
@@ -681,7 +867,8 @@ def _layout_hint(folder: Path) -> str:
     return "give the manifest CSV's path, or --layout folders / --layout video for those layouts"
 
 def read_manifest(manifest: str | os.PathLike, *, classes=None, size: int = DEFAULT_SIZE, face_crop: str = "haar",
-                  margin: float = FACE_MARGIN, label_map=None, progress: bool = False) -> tuple[PreparedData, dict]:
+                  margin: float = FACE_MARGIN, label_map=None, align: str = "none", photometric: str = "none",
+                  progress: bool = False) -> tuple[PreparedData, dict]:
     """Read a manifest CSV `path,subject,expression[,sequence,frame]` (or the `manifest.csv` in a folder)
     -> (PreparedData: images (N, size, size, 3), report). group = sequence, else the path; frame = frame, else 0."""
     manifest = Path(manifest)
@@ -690,9 +877,9 @@ def read_manifest(manifest: str | os.PathLike, *, classes=None, size: int = DEFA
             raise FlowferError(f"{shown_path(manifest)}: a folder without manifest.csv; {_layout_hint(manifest)}")
         manifest = manifest / "manifest.csv"
     if not manifest.is_file(): raise not_a_file(manifest, "manifest file")
-    _check_options(size, face_crop, margin)
+    _check_options(size, face_crop, margin, align, photometric)
     classes = resolve_classes(classes)
-    tally = _Tally(manifest.resolve(), "manifest", classes, size, face_crop, margin, label_map)
+    tally = _Tally(manifest.resolve(), "manifest", classes, size, face_crop, margin, label_map, align, photometric)
     rows, tally.extra["encoding"] = _read_csv(manifest, MANIFEST_COLUMNS, MANIFEST_OPTIONAL)
     entries = []
     for line, row in rows:
@@ -733,16 +920,18 @@ def _subject_pattern(subject_regex) -> re.Pattern:
 
 # %% ../nbs/00_data.ipynb #cd175d7e-1
 def read_folders(root: str | os.PathLike, subject_regex: str, *, classes=None, size: int = DEFAULT_SIZE,
-                 face_crop: str = "haar", margin: float = FACE_MARGIN, label_map=None,
+                 face_crop: str = "haar", margin: float = FACE_MARGIN, label_map=None, align: str = "none",
+                 photometric: str = "none",
                  progress: bool = False) -> tuple[PreparedData, dict]:
     """Read `root/<expression>/<image>` -> (PreparedData, report). The subject is the group `subject` (else the first
     group) of `subject_regex` searched in the file name; group = the file's path, frame = 0. Symlinked folders are not
     followed (reported)."""
     root = Path(root)
     if not root.is_dir(): raise FlowferError(f"{root}: no such folder")
-    _check_options(size, face_crop, margin)
+    _check_options(size, face_crop, margin, align, photometric)
     rx, classes = _subject_pattern(subject_regex), resolve_classes(classes)
-    tally = _Tally(root.resolve(), "folders", classes, size, face_crop, margin, label_map, subject_regex=subject_regex)
+    tally = _Tally(root.resolve(), "folders", classes, size, face_crop, margin, label_map, align, photometric,
+                   subject_regex=subject_regex)
     files = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
@@ -771,6 +960,7 @@ def read_folders(root: str | os.PathLike, subject_regex: str, *, classes=None, s
 # %% ../nbs/00_data.ipynb #5b199fc8
 def read_videos(root: str | os.PathLike, segments: str | os.PathLike | None = None, *, every_k: int = 1, classes=None,
                 size: int = DEFAULT_SIZE, face_crop: str = "haar", margin: float = FACE_MARGIN, label_map=None,
+                align: str = "none", photometric: str = "none",
                 progress: bool = False) -> tuple[PreparedData, dict]:
     """Read the frames of the segment table `video,subject,expression,start_frame,end_frame` (default
     `root/segments.csv`; videos relative to `root`; frames 0-based, end included, every `every_k`-th from the start) ->
@@ -781,9 +971,9 @@ def read_videos(root: str | os.PathLike, segments: str | os.PathLike | None = No
     if not segments.is_file(): raise FlowferError(f"{segments}: no such segment table")
     if not isinstance(every_k, (int, np.integer)) or every_k < 1:
         raise FlowferError(f"every_k={every_k!r}: expected a positive integer")
-    _check_options(size, face_crop, margin)
+    _check_options(size, face_crop, margin, align, photometric)
     classes = resolve_classes(classes)
-    tally = _Tally(root.resolve(), "video", classes, size, face_crop, margin, label_map,
+    tally = _Tally(root.resolve(), "video", classes, size, face_crop, margin, label_map, align, photometric,
                    segments=str(segments.resolve()), every_k=int(every_k))
     rows, tally.extra["encoding"] = _read_csv(segments, SEGMENT_COLUMNS)
     by_video = {}  # resolved path -> entries, in order of first appearance
@@ -842,7 +1032,7 @@ def _read_video(tally: _Tally, path: Path, entries: list, bar) -> None:
 def prepare(source: str | os.PathLike, layout: str = "manifest", *, classes=None, size: int = DEFAULT_SIZE,
             face_crop: str = "haar", margin: float = FACE_MARGIN, subject_regex: str | None = None,
             every_k: int | None = None, segments: str | os.PathLike | None = None, label_map=None,
-            progress: bool = False) -> tuple[PreparedData, dict]:
+            align: str = "none", photometric: str = "none", progress: bool = False) -> tuple[PreparedData, dict]:
     """Read `source` in `layout` ('manifest' | 'folders' | 'video') -> (PreparedData, report); options of another layout
     are refused."""
     if layout not in LAYOUTS: raise FlowferError(f"layout={layout!r}: expected one of {LAYOUTS}")
@@ -851,7 +1041,7 @@ def prepare(source: str | os.PathLike, layout: str = "manifest", *, classes=None
         if value is not None and layout != needs:
             raise FlowferError(f"{name} applies to the {needs!r} layout only, not {layout!r}")
     common = dict(classes=classes, size=size, face_crop=face_crop, margin=margin, label_map=label_map,
-                  progress=progress)
+                  align=align, photometric=photometric, progress=progress)
     if layout == "manifest": return read_manifest(source, **common)
     if layout == "folders": return read_folders(source, subject_regex, **common)
     return read_videos(source, segments, every_k=1 if every_k is None else every_k, **common)
@@ -872,6 +1062,13 @@ def report_summary(report: dict) -> str:
     else:
         faces = (f"no face detection (face_crop none), {face['centre_cropped_not_square']} non-square "
                  f"images centre-cropped")
+    eyes = report.get("eye_alignment", {"method": "none"})
+    if eyes["method"] == "eyes":
+        rate = "n/a" if eyes["rate"] is None else f"{100 * eyes['rate']:.1f}%"
+        faces += (f". Eyes found and aligned in {eyes['found']} of {eyes['found'] + eyes['fallback']} ({rate}); "
+                  f"plain crop kept for {eyes['fallback']} ({eyes['not_found']} not found, {eyes['rejected']} "
+                  f"rejected)")
+    if report.get("photometric", "none") != "none": faces += f". Photometric: {report['photometric']} on luminance"
     converted = ", ".join(f"{k} {n}" for k, n in report["converted"].items()) or "none"
     return (f"{report['source']} ({report['layout']}): read {report['read']}, kept {report['kept']}, rejected "
             f"{report['rejected']}{f' ({reasons})' if reasons else ''}, set aside {report['set_aside']} ({aside}). "
@@ -1089,9 +1286,10 @@ def run_prepare(args, argv: list[str]) -> None:
     with new_folder_cleanup(out.parent), lock:
         for target in (out, report_path(out)): remove_temporaries(target)
         data, report = prepare_with_neutral(source, args.layout, classes=args.classes, size=args.size,
-                                            face_crop=args.face_crop, margin=args.margin,
-                                            subject_regex=args.subject_regex, every_k=args.every_k,
-                                            segments=args.segments, label_map=label_map or None,
+                                            face_crop=args.face_crop, margin=args.margin, align=args.align,
+                                            photometric=args.photometric, subject_regex=args.subject_regex,
+                                            every_k=args.every_k, segments=args.segments,
+                                            label_map=label_map or None,
                                             progress=progress_mode(None if args.quiet else True) == "bar")
         check_rejections(report, args.max_rejected)
         check_output(out, force=args.force)  # again: another tool may have written it meanwhile
