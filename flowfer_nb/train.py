@@ -625,7 +625,8 @@ def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg:
             row["seconds"] = round(time.perf_counter() - t0, 3)   # training and validation
             run.history.append(row)
             bar.set_postfix(epoch=run.epoch + 1, loss=row["loss"], val_acc=row["val_acc"], refresh=False)
-            progress_event(f"{out_dir.name}: epoch {run.epoch + 1}/{cfg.epochs}, loss {row['loss']:.4g}, val_acc "
+            loss = "n/a (every step skipped)" if row["loss"] is None else f"{row['loss']:.4g}"
+            progress_event(f"{out_dir.name}: epoch {run.epoch + 1}/{cfg.epochs}, loss {loss}, val_acc "
                            f"{row['val_acc'] if row['val_acc'] is None else round(row['val_acc'], 4)}, "
                            f"{row['seconds']:.1f} s")
         run.epoch += 1
