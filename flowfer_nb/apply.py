@@ -26,7 +26,7 @@ from .core import (FlowferError, atomic_write, check_output, configure_threads, 
 from .data import (FACE_MARGIN, PAPER_CLASSES, PreparedData, RejectedFile, crop_face, decode_image,
                              load_prepared, match_classes, normalise_expression, validation_split)
 from .train import (CHECKPOINT_FORMAT, TrainConfig, fit, images_to_tensor, load_checkpoint, load_config,
-                              resolve_device, save_checkpoint, use_levers)
+                              resolve_device, save_checkpoint, use_levers, with_cli_overrides)
 
 # %% auto #0
 __all__ = ['ADOPTED', 'BASE_CONFIG', 'MODEL_FORMAT', 'MODEL_JSON', 'WEIGHTS', 'SHIFTS', 'MODEL_FILES', 'BPD_QUANTILES',
@@ -387,12 +387,7 @@ def run_train_all(args, argv: list[str]) -> None:
     if getattr(args, "split", "uniform") != "uniform":
         raise FlowferError("--all trains on every image: --split does not apply")
     model_cfg, train_cfg, how = resolve_training(args.config, args.variant)
-    if args.epochs is not None:
-        if args.epochs < 1: raise FlowferError(f"--epochs {args.epochs}: must be >= 1")
-        train_cfg = replace(train_cfg, epochs=args.epochs)
-    if args.seed is not None:
-        if args.seed < 0: raise FlowferError(f"--seed {args.seed}: must be >= 0")
-        train_cfg = replace(train_cfg, seed=args.seed)
+    train_cfg = with_cli_overrides(train_cfg, args)
     resolve_device(args.device)
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):

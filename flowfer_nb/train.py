@@ -43,8 +43,8 @@ __all__ = ['LR_DECAYS', 'SELECT_BY', 'LEVER_SETS', 'EMA_DECAY', 'CONFIG_NAMES', 
            'images_to_tensor', 'stream_seed', 'LRSchedule', 'rng_state', 'set_rng_state', 'save_checkpoint',
            'load_checkpoint', 'cpu_has_bf16', 'uses_bf16', 'use_levers', 'model_channels_last', 'make_adam', 'evaluate',
            'WeightAverage', 'mean_posterior', 'resolve_device', 'init_distributed', 'progress_event', 'fit',
-           'fold_fingerprint', 'check_fingerprint', 'train_fold', 'run_info', 'load_run', 'run_train', 'run_predict',
-           'train_cli', 'predict_cli']
+           'fold_fingerprint', 'check_fingerprint', 'train_fold', 'run_info', 'load_run', 'with_cli_overrides',
+           'run_train', 'run_predict', 'train_cli', 'predict_cli']
 
 # %% ../nbs/03_train.ipynb #6309a7a0
 LR_DECAYS = ("none", "cosine")
@@ -862,6 +862,16 @@ def _train_classes(classes, data: PreparedData, path) -> tuple[str, ...]:
     raise FlowferError(f"{path}: lacks {lacking} of the paper's six classes that --classes defaults to (it has "
                        f"{list(data.classes)}); add --classes {','.join(have)} to train on the classes it has")
 
+def with_cli_overrides(train_cfg: TrainConfig, args) -> TrainConfig:
+    "`train_cfg` with flowfer-train's --epochs and --seed applied where given; FlowferError naming a bad value."
+    if args.epochs is not None:
+        if args.epochs < 1: raise FlowferError(f"--epochs {args.epochs}: must be >= 1")
+        train_cfg = replace(train_cfg, epochs=args.epochs)
+    if args.seed is not None:
+        if args.seed < 0: raise FlowferError(f"--seed {args.seed}: must be >= 0")
+        train_cfg = replace(train_cfg, seed=args.seed)
+    return train_cfg
+
 def run_train(args, argv: list[str]) -> None:
     "flowfer-train with the arguments `args` of `cli.train_parser`: check everything, then train the folds into --out."
     from .apply import resolve_training, run_train_all
@@ -869,12 +879,7 @@ def run_train(args, argv: list[str]) -> None:
     main = int(os.environ.get("RANK", "0")) == 0
     configure_threads()
     model_cfg, train_cfg, _ = resolve_training(args.config, getattr(args, "variant", None))
-    if args.epochs is not None:
-        if args.epochs < 1: raise FlowferError(f"--epochs {args.epochs}: must be >= 1")
-        train_cfg = replace(train_cfg, epochs=args.epochs)
-    if args.seed is not None:
-        if args.seed < 0: raise FlowferError(f"--seed {args.seed}: must be >= 0")
-        train_cfg = replace(train_cfg, seed=args.seed)
+    train_cfg = with_cli_overrides(train_cfg, args)
     train_cfg = replace(train_cfg, val_split=protocol(args.split).unit)  # validation holds out what the test folds do
     if args.folds is not None and args.folds < 2 and args.split != "loso":
         raise FlowferError(f"--folds {args.folds}: must be >= 2")
