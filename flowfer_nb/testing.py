@@ -13,7 +13,8 @@ from .core import seed_everything
 from .data import PreparedData
 
 # %% auto #0
-__all__ = ['TINY_MODEL', 'jacobian_logdet', 'check_layer', 'tiny_classifier', 'tiny_patterns', 'tiny_prepared', 'feature_rows']
+__all__ = ['TINY_MODEL', 'jacobian_logdet', 'check_layer', 'test_close_rel', 'tiny_classifier', 'tiny_patterns', 'tiny_prepared',
+           'feature_rows']
 
 # %% ../nbs/00_testing.ipynb #121a78f6
 def _flat(out) -> torch.Tensor:
@@ -36,6 +37,17 @@ def check_layer(layer, x: torch.Tensor, *args) -> None:
         a = [t[i:i + 1] if torch.is_tensor(t) else t for t in args]
         test_close(jacobian_logdet(lambda t: layer(t, *a)[0], xi), logdet[i], eps=1e-8)
         test_close(jacobian_logdet(lambda t: layer.reverse(t, *a), yi), -logdet[i], eps=1e-8)
+
+# %% ../nbs/00_testing.ipynb #2d82d686
+def test_close_rel(a, b, rel: float = 1e-6, scale: float | None = None) -> None:
+    "Assert max|a - b| <= rel * scale, scale defaulting to the largest magnitude in a and b."
+    a64, b64 = (torch.as_tensor(np.asarray(t.detach().cpu() if torch.is_tensor(t) else t), dtype=torch.float64)
+                for t in (a, b))
+    test_eq(a64.shape, b64.shape)
+    s = float(torch.cat([a64.abs().flatten(), b64.abs().flatten(), torch.zeros(1, dtype=torch.float64)]).max()) \
+        if scale is None else float(scale)
+    diff = float((a64 - b64).abs().max()) if a64.numel() else 0.0
+    assert diff <= rel * s, f"close (relative): max|a - b| = {diff:.3g} > {rel:g} * {s:.4g}\n{a}\n{b}"
 
 # %% ../nbs/00_testing.ipynb #8a5ae74f
 TINY_MODEL = dict(image_size=8, n_blocks=2, n_flows=2, hidden=16, cond_flows=2, cond_hidden=16, n_classes=3)
