@@ -355,7 +355,7 @@ def cv_summary(scores: pd.DataFrame) -> pd.DataFrame:
 
 # %% ../nbs/04_baselines.ipynb #c0ffee02
 PIXEL_SIZE = 32       # the reference classifiers see images area-averaged to 32x32 (3072 features)
-PIXEL_LR_C = 0.1      # inverse L2 strength of the pixel logistic regression (fixed in 00_synth's difficulty check)
+PIXEL_LR_C = 0.1      # inverse L2 strength of the pixel logistic regression (the difficulty check below)
 PIXEL_PCA_DIMS = 100  # principal components kept before LDA
 LR_ITERATIONS = 500
 

@@ -15,13 +15,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import FlowferError, patch
-from .flows import LOG_2PI, FlowStep, Glow, gaussian_log_prob
+from .core import FlowferError, patch, seed_everything
+from .flows import LOG_2PI, FlowStep, Glow, gaussian_log_prob, perturb_
 
 # %% auto #0
-__all__ = ['TOP_PRIORS', 'MU_INIT', 'DEFAULT_LAMBDA', 'OBJECTIVE_FORMS', 'LN2', 'ModelConfig', 'ConditionalFlow', 'check_labels',
-           'ClassGaussian', 'standard_log_prob', 'spread_means', 'SharedGaussian', 'Objective', 'beta_of_lambda',
-           'count_parameters', 'FlowClassifier']
+__all__ = ['TOP_PRIORS', 'MU_INIT', 'DEFAULT_LAMBDA', 'OBJECTIVE_FORMS', 'LN2', 'TINY_MODEL', 'ModelConfig', 'ConditionalFlow',
+           'check_labels', 'ClassGaussian', 'standard_log_prob', 'spread_means', 'SharedGaussian', 'Objective',
+           'beta_of_lambda', 'count_parameters', 'FlowClassifier', 'tiny_classifier']
 
 # %% ../nbs/02_classifier.ipynb #fb876069
 TOP_PRIORS = ("standard", "class", "shared")  # the prior of z1': N(0, I) (the paper), a learned Gaussian per
@@ -282,6 +282,16 @@ class FlowClassifier(nn.Module):
         if not torch.is_tensor(x) or x.dtype != torch.uint8 or x.ndim != 4 or tuple(x.shape[1:]) != (C, S, S):
             got = f"{x.dtype} {tuple(x.shape)}" if torch.is_tensor(x) else type(x).__name__
             raise FlowferError(f"{name}: expected a uint8 tensor (B, {C}, {S}, {S}), got {got}")
+
+# %% ../nbs/02_classifier.ipynb #0119f573
+TINY_MODEL = dict(image_size=8, n_blocks=2, n_flows=2, hidden=16, cond_flows=2, cond_hidden=16, n_classes=3)
+
+def tiny_classifier(seed: int = 0, n_classes: int = 3, image_size: int = 8, perturb: float = 0.05, **variant):
+    "A perturbed tiny FlowClassifier (see TINY_MODEL) for tests and examples; `variant`: ModelConfig overrides."
+    seed_everything(seed)
+    m = FlowClassifier(ModelConfig(**{**TINY_MODEL, "image_size": image_size, "n_classes": n_classes, **variant}))
+    m.initialize(torch.randint(0, 256, (16, 3, image_size, image_size), dtype=torch.uint8))
+    return perturb_(m, std=perturb, seed=seed) if perturb else m
 
 # %% ../nbs/02_classifier.ipynb #a9f0e1d5
 @patch
