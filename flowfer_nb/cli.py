@@ -216,7 +216,7 @@ def reproduce_parser() -> ArgumentParser:
     p.add_argument("--profile", default="quick", choices=PROFILES,
                    help="size of the experiments: smoke (seconds, checks the machinery), quick (the default run: "
                         "uniform and subject 5-fold, about half an hour on 2 cores), grid (chapter 15's variants; "
-                        "use with --only 15_variants), paper (the paper's sizes: 10-fold, 64 px, a GPU job) "
+                        "use with --only 15_adoption), paper (the paper's sizes: 10-fold, 64 px, a GPU job) "
                         "(default quick)")
     p.add_argument("--data", default=SYNTHETIC, metavar="FILE|synthetic",
                    help="a prepared .npz (flowfer-prepare) or 'synthetic' (generated once per seed; default)")

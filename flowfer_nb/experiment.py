@@ -498,7 +498,7 @@ CHAPTERS = (
     Chapter("12_clusters.ipynb", needs=("uniform folds",)),
     Chapter("13_calibration.ipynb", needs=("uniform folds",)),
     Chapter("14_explain.ipynb", needs=("subject folds", "generative model")),
-    Chapter("15_variants.ipynb", needs=("uniform folds", "subject folds")),
+    Chapter("15_adoption.ipynb", needs=("uniform folds", "subject folds")),
 )
 
 def pipeline_order(chapters=CHAPTERS) -> list[str]:

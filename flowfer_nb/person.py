@@ -16,7 +16,7 @@ from .classifier import FlowClassifier
 from .experiment import LATENT_BATCH
 from .stats import MIN_UNITS, mean_interval
 from .train import images_to_tensor
-from .variants import compare_to, per_subject_accuracy
+from .adoption import compare_to, per_subject_accuracy
 
 # %% auto #0
 __all__ = ['PERSON_PROTOCOLS', 'REFIT', 'flow_latents', 'split_latents', 'latent_log_prob', 'person_log_likelihood',

@@ -3,7 +3,7 @@
     python scripts/adopt_variant.py synthetic=RUN_A/results/variants.csv ckplus48=RUN_B/results/variants.csv \
         [--write flowfer_nb/configs/adopted.json] [--revision REV]
 
-Every decision set of `variants.ADOPTION` must be given. Without --write the decision is only printed. The record
+Every decision set of `adoption.ADOPTION` must be given. Without --write the decision is only printed. The record
 holds the variant (or null), the rule, and per data set the adopted row's gain, interval and bits/dim change.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from flowfer_nb.core import FlowferError, write_json
-from flowfer_nb.variants import ADOPTION, adopt, passes
+from flowfer_nb.adoption import ADOPTION, adopt, passes
 
 
 def read_table(path: Path) -> pd.DataFrame:

@@ -27,8 +27,8 @@ from flowfer_nb.data import PAPER_CLASSES
 from flowfer_nb.experiment import (cnn_config, cross_validate, flow_config, load_prepared, prepare_data,
                                    protocol_plan)
 from flowfer_nb.train import TrainConfig, evaluate, images_to_tensor, load_checkpoint, use_levers
-from flowfer_nb.variants import (BETAS, VARIANTS, beta_name, front_row, per_subject_accuracy, plot_beta_front,
-                                 variant_flow_config)
+from flowfer_nb.adoption import front_row, per_subject_accuracy, plot_beta_front
+from flowfer_nb.variants import BETAS, VARIANTS, beta_name, variant_flow_config
 
 PROTOCOL = "subject"
 

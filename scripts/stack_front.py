@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from flowfer_nb.core import FlowferError, provenance, write_json
-from flowfer_nb.variants import BETA_RULE, adopt_beta, front_row, plot_beta_front
+from flowfer_nb.adoption import BETA_RULE, adopt_beta, front_row, plot_beta_front
 
 REFS = ("paper", "cnn", "all-class-last")
 LINES = ("cnn", "LDA on pixel PCA", "pixel LR")
