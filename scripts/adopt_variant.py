@@ -1,4 +1,4 @@
-"""Apply chapter 15's adoption rule to the grid's variants tables of the decision sets and write the decision.
+"""Apply chapter 23's adoption rule to the grid's variants tables of the decision sets and write the decision.
 
     python scripts/adopt_variant.py synthetic=RUN_A/results/variants.csv ckplus48=RUN_B/results/variants.csv \
         [--write flowfer_nb/configs/adopted.json] [--revision REV]

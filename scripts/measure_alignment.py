@@ -126,7 +126,7 @@ def cmd_cnn(work: Path, sets, preps=tuple(PREPS)) -> None:
 
 
 def cmd_flow(work: Path, sets, folds, preps=tuple(PREPS), variant: str | None = None) -> None:
-    """The flow classifier, quick config (the paper's method), or the named variant of chapter 15 on it
+    """The flow classifier, quick config (the paper's method), or the named variant of chapter 23 on it
     (`--variant adopted`: the adopted one)."""
     import csv
     from flowfer_nb.data import make_splits
@@ -201,7 +201,7 @@ def main() -> None:
     p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     p.add_argument("--folds", nargs="+", type=int, default=list(range(FOLDS)))
     p.add_argument("--preps", nargs="+", default=list(PREPS), choices=list(PREPS))
-    p.add_argument("--variant", help="flow: a variant of chapter 15 instead of the paper's method ('adopted': the "
+    p.add_argument("--variant", help="flow: a variant of chapter 23 instead of the paper's method ('adopted': the "
                    "adopted one)")
     a = p.parse_args()
     work = Path(a.work).resolve()

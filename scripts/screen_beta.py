@@ -1,8 +1,8 @@
-"""Screen the beta front (chapter 15) on a few subject folds with one seed, within a CPU budget.
+"""Screen the beta front (chapter 23) on a few subject folds with one seed, within a CPU budget.
 
 Trains (or reads from the fold store) the paper's method and the shared-covariance variants `shared-b<beta>-ema` under
 the subject 5-fold of the quick profile, on the folds given; each `-ema` run also gives the row without the average
-(`shared-b<beta>`): its last.pt holds exactly the weights of a run without it (chapter 03 tests this). Writes, after
+(`shared-b<beta>`): its last.pt holds exactly the weights of a run without it (chapter 07 tests this). Writes, after
 every model, the front's table (per-subject accuracy with intervals over the tested subjects, paired differences to
 the paper's method and to the CNN), the per-subject accuracies and the front's figure.
 

@@ -1,11 +1,11 @@
-"""Stack one-seed screens of the beta front (scripts/screen_beta.py) into the 3-seed front and apply chapter 15's rule.
+"""Stack one-seed screens of the beta front (scripts/screen_beta.py) into the 3-seed front and apply chapter 23's rule.
 
 Each `--set NAME=DIR[,DIR...]` names a data set and the `--out` folders of `screen_beta.py`, one per seed, all with the
 same folds. For every model run on every seed the accuracies per subject become a seeds x subjects table and its row
 comes from `front_row`: the mean with a two-way bootstrap interval (seeds and subjects resampled independently) and the
 paired differences to the paper's method, the CNN and `all-class-last` with theirs. Writes per set `NAME/front.csv|md`
 and `NAME/per_seed.csv` (each model's per-subject mean per seed), the figure `NAME/front.png|pdf`, and, over all sets,
-`decision.json` with what `adopt_beta` (chapter 15's `BETA_RULE`) says: a variant or none, and why.
+`decision.json` with what `adopt_beta` (chapter 23's `BETA_RULE`) says: a variant or none, and why.
 
     python scripts/stack_front.py --set synthetic=S0,S1,S2 --set ckplus48=C0,C1,C2 --out OUT --figures FIG
 
