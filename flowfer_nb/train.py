@@ -404,11 +404,12 @@ def _better(ev: dict, best: dict | None, select_by: str = "accuracy") -> bool:
 def _finite(v: float) -> float | None: return v if v is not None and math.isfinite(v) else None
 
 # %% ../nbs/07_train.ipynb #8e098db9-8
-def _train_epoch(step_fn, model, opt, sched, fit_set, epoch, cfg, model_cfg, rank, world, dev, guard, bar,
-                 ema: WeightAverage | None = None) -> tuple:
+def _train_epoch(run: "_Run", step_fn, fit_set: tuple, rank: int, world: int, dev: torch.device, bar) -> tuple:
+    """One epoch of `run` (its model, optimiser, schedule, configuration, epoch, guard and weight average) on this
+    process's rows of each global batch; `step_fn` is the model or its DDP wrapper -> (sums over taken steps: l_cond,
+    l_class, loss, steps, correct, images; skipped steps; True if `max_bad_steps` consecutive steps were non-finite)."""
+    model, opt, sched, cfg, guard, ema, epoch = run.model, run.opt, run.sched, run.cfg, run.guard, run.ema, run.epoch
     objective = cfg.objective_fn
-    """One epoch of steps on this process's rows of each global batch -> (sums over taken steps: l_cond, l_class, loss,
-    steps, correct, images; skipped steps; True if `max_bad_steps` consecutive steps were non-finite)."""
     images, labels = fit_set
     per, glob = cfg.batch_size, cfg.batch_size * world
     mine = slice(rank * per, (rank + 1) * per)
@@ -565,6 +566,26 @@ def progress_event(line: str) -> None:
     except OSError: pass
 
 
+# %% ../nbs/07_train.ipynb #ac686049
+def _roll_back(run: "_Run", snapshot: dict, out_dir: Path, bar, steps: int, main: bool) -> dict:
+    """After a diverged epoch: back to `snapshot` (the end of the previous epoch) with the learning rate halved, and the
+    new snapshot; FlowferError once `max_rollbacks` rollbacks were spent."""
+    cfg = run.cfg
+    run.guard["rollbacks"] += 1
+    if run.guard["rollbacks"] > cfg.max_rollbacks:
+        bar.close()
+        raise FlowferError(f"{out_dir}: training diverged: {cfg.max_bad_steps} consecutive steps with a non-finite "
+                           f"loss or gradient after {cfg.max_rollbacks} rollbacks (learning rate halved each time); "
+                           "the last good weights are in last.pt")
+    run.restore(snapshot, rng=False)
+    run.sched.halve()
+    run.guard["bad_run"] = 0
+    bar.reset(total=cfg.epochs * steps)
+    bar.update(run.epoch * steps)
+    snapshot = run.state()
+    if main: save_checkpoint(out_dir / "last.pt", snapshot)
+    return snapshot
+
 # %% ../nbs/07_train.ipynb #e56d4616-4
 def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg: ModelConfig, train_cfg: TrainConfig,
         out_dir: str | os.PathLike, resume: bool = False, device: str | torch.device = "cpu", *,
@@ -601,22 +622,9 @@ def fit(model: FlowClassifier, fit_set: tuple, val_set: tuple | None, model_cfg:
     if main: progress_event(f"{out_dir.name}: epoch {run.epoch}/{cfg.epochs}, {len(images)} images")
     while run.epoch < cfg.epochs and (stop_after is None or run.epoch < stop_after):
         t0 = time.perf_counter()
-        sums, skipped, diverged = _train_epoch(step_fn, model, run.opt, run.sched, fit_set, run.epoch, cfg, model_cfg,
-                                               rank, world, dev, run.guard, bar, run.ema)
-        if diverged:  # back to the end of the previous epoch, the learning rate halved
-            run.guard["rollbacks"] += 1
-            if run.guard["rollbacks"] > cfg.max_rollbacks:
-                bar.close()
-                raise FlowferError(f"{out_dir}: training diverged: {cfg.max_bad_steps} consecutive steps "
-                                   f"with a non-finite loss or gradient after {cfg.max_rollbacks} rollbacks (learning "
-                                   f"rate halved each time); the last good weights are in last.pt")
-            run.restore(snapshot, rng=False)
-            run.sched.halve()
-            run.guard["bad_run"] = 0
-            bar.reset(total=cfg.epochs * steps)
-            bar.update(run.epoch * steps)
-            snapshot = run.state()
-            if main: save_checkpoint(out_dir / "last.pt", snapshot)
+        sums, skipped, diverged = _train_epoch(run, step_fn, fit_set, rank, world, dev, bar)
+        if diverged:
+            snapshot = _roll_back(run, snapshot, out_dir, bar, steps, main)
             continue
         if world > 1: dist.all_reduce(sums)
         if main:
