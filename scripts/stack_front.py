@@ -35,7 +35,8 @@ def read_seed(folder: Path) -> tuple[int, pd.DataFrame, pd.DataFrame, dict]:
         if not (folder / f).is_file():
             raise FlowferError(f"{folder}: no {f} (is it an --out folder of scripts/screen_beta.py?)")
     meta = json.loads((folder / "screen.json").read_text())
-    acc = pd.read_csv(folder / "per_subject.csv", index_col=0)
+    # subject ids stay text: JAFFE has a subject called NA, which pandas would read as missing
+    acc = pd.read_csv(folder / "per_subject.csv", index_col=0, keep_default_na=False, na_values=[""])
     acc.index = acc.index.astype(str)
     return int(meta["seed"]), acc, pd.read_csv(folder / "front.csv").set_index("variant"), meta
 
