@@ -52,6 +52,9 @@ def latent_log_prob(model: FlowClassifier, zs: list) -> torch.Tensor:
     """log p_Z(Z | y=i) for every class i: the prior of z1' = h(z1, y) with h's log-det (`top_log_prob`) plus each
     factored-out latent's prior given the kept half h_l, which f's levels rebuild, reversed, from the coarser latents.
     zs: [z4, ..., z1] (finest first) -> (B, c)."""
+    if model.shared is not None:   # its classes score whitened latents of every level (chapter 06), not split priors
+        raise FlowferError("person protocols: the shared-covariance prior (top_prior \"shared\", the variants of the "
+                           "beta front) is not supported yet; use a model with split priors")
     levels = model.f.levels
     with model._evaluating():
         lp = model.top_log_prob(zs[-1])
@@ -66,9 +69,6 @@ def person_log_likelihood(model: FlowClassifier, Z, logdet_f, shift=None, batch:
     """log p(x | y=i, s) = log p_Z(f(x) - s | y=i) + log|det df/dx| - D log n_bins (nats), (N, c), from the latents Z
     (N, D) and log-dets (N,) of `flow_latents` and a shift s, (D,) or (N, D) (None: no shift, the model's own
     log p(x|y)). A translation has Jacobian 1: for each fixed s this is an exact density of x."""
-    if model.shared is not None:   # its classes score whitened latents of every level (chapter 06), not split priors
-        raise FlowferError("person protocols: the shared-covariance prior (top_prior \"shared\", the variants of the "
-                           "beta front) is not supported yet; use a model with split priors")
     Z = np.asarray(Z, np.float64)
     if shift is not None: Z = Z - np.asarray(shift, np.float64)
     parts = [latent_log_prob(model, split_latents(model, Z[s:s + batch])).double().cpu().numpy()
