@@ -12,7 +12,6 @@ the paper's method and to the CNN), the per-subject accuracies and the front's f
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from flowfer_nb.data import PAPER_CLASSES
 from flowfer_nb.experiment import (cnn_config, cross_validate, flow_config, load_prepared, prepare_data,
                                    protocol_plan)
 from flowfer_nb.train import TrainConfig, evaluate, images_to_tensor, load_checkpoint, use_levers
+from flowfer_nb.report import save_figure
 from flowfer_nb.adoption import front_row, per_subject_accuracy, plot_beta_front
 from flowfer_nb.variants import BETAS, VARIANTS, beta_name, variant_flow_config
 
@@ -108,8 +108,7 @@ def main(argv=None):
         lines = {k: float(acc[k].mean()) for k in ("cnn", "LDA on pixel PCA", "pixel LR") if k in acc}
         plot_beta_front(ax, table, lines, f"beta front, subject folds {folds}, {len(acc['paper'])} subjects, seed "
                                           f"{a.seed}")
-        fig.savefig(figs / "front.png", dpi=150)
-        fig.savefig(figs / "front.pdf")
+        save_figure(fig, "front", figs)   # front.png and front.pdf, atomically
         plt.close(fig)
         write_json(out / "screen.json", dict(data=Path(data_path).name, data_sha256=data_sha, seed=a.seed,
                                              folds=folds, betas=list(betas), seconds=seconds,

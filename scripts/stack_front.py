@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from flowfer_nb.core import FlowferError, provenance, write_json
+from flowfer_nb.report import save_figure
 from flowfer_nb.adoption import BETA_RULE, adopt_beta, front_row, plot_beta_front
 
 REFS = ("paper", "cnn", "all-class-last")
@@ -97,8 +98,7 @@ def main(argv=None):
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(4.6, 3.4), constrained_layout=True)
         plot_beta_front(ax, table, lines, f"beta front, {name}: {n_seeds} seeds x {n_subj} subjects")
-        fig.savefig(figs / "front.png", dpi=150)
-        fig.savefig(figs / "front.pdf")
+        save_figure(fig, "front", figs)   # front.png and front.pdf, atomically
         plt.close(fig)
         summary[name] = dict(folders=[str(f) for f in folders], seeds=list(map(int, per_seed.index)),
                              subjects=n_subj)
