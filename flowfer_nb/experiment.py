@@ -176,9 +176,12 @@ def _sigint_ignored():
 
 def _stop_workers(ex: ProcessPoolExecutor) -> None:
     "Terminate the pool's workers (SIGTERM ends them without a word) and drop the jobs not started."
-    for p in list((getattr(ex, "_processes", None) or {}).values()):
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    for p in procs:
         with contextlib.suppress(Exception): p.terminate()
     ex.shutdown(wait=False, cancel_futures=True)
+    for p in procs:   # reap them here, so that no Process is left whose exit only the pool's manager thread may see
+        with contextlib.suppress(Exception): p.join(timeout=10)
 
 def run_jobs(fn, jobs: list[dict], n_jobs: int = 1, log=print, cost: Callable[[dict], float] | None = None) -> list:
     """`[fn(**job) for job in jobs]`, in `n_jobs` spawned one-thread processes when n_jobs > 1, started in decreasing
