@@ -23,8 +23,10 @@ import torch
 from .classifier import FlowClassifier, ModelConfig
 from .core import (FlowferError, atomic_write, check_output, configure_threads, new_folder_cleanup,
                              provenance, read_text, seed_everything, sha256_file, write_json)
-from .data import (FACE_MARGIN, PAPER_CLASSES, PreparedData, RejectedFile, crop_face, decode_image,
-                             load_prepared, match_classes, normalise_expression, validation_split)
+from .data import (PAPER_CLASSES, PreparedData, RejectedFile, load_prepared, match_classes,
+                             normalise_expression)
+from .faces import FACE_MARGIN, crop_face, decode_image
+from .splits import validation_split
 from .train import (CHECKPOINT_FORMAT, TrainConfig, fit, images_to_tensor, load_checkpoint, load_config,
                               resolve_device, save_checkpoint, use_levers, with_cli_overrides)
 

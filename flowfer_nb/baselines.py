@@ -17,7 +17,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .core import FlowferError, seed_everything
-from .data import UNITS, PreparedData, resize_images, validation_split
+from .data import PreparedData
+from .faces import resize_images
+from .splits import UNITS, validation_split
 from .train import LEVER_SETS, make_adam, uses_bf16
 
 # %% auto #0
@@ -101,7 +103,7 @@ class CNNConfig:
     hflip: bool = True               # random horizontal flips of training images
     seed: int = 0
     val_fraction: float = 0.1        # share of the training side held out to choose the epoch (0: last epoch)
-    val_unit: str = "subjects"       # what validation holds out whole: one of data.UNITS (frames, videos, subjects)
+    val_unit: str = "subjects"       # what validation holds out whole: one of splits.UNITS (frames, videos, subjects)
     levers: str = "fast"             # "fast": bf16 autocast, channels-last, fused AdamW in training; "plain": float32
 
     def __post_init__(self):

@@ -24,11 +24,11 @@ __all__ = ['PAPER_CLASSES', 'DEFAULT_SIZE', 'FACE_MARGIN', 'LAYOUTS', 'FACE_CROP
 
 # %% ../nbs/01_cli.ipynb #763d1647
 PAPER_CLASSES = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")  # data.PAPER_CLASSES
-DEFAULT_SIZE, FACE_MARGIN = 64, 0.1                                              # data.DEFAULT_SIZE, data.FACE_MARGIN
-LAYOUTS, FACE_CROPS = ("manifest", "folders", "video"), ("haar", "none")          # data.LAYOUTS, data.FACE_CROPS
+DEFAULT_SIZE, FACE_MARGIN = 64, 0.1                                              # faces.DEFAULT_SIZE, faces.FACE_MARGIN
+LAYOUTS, FACE_CROPS = ("manifest", "folders", "video"), ("haar", "none")          # readers.LAYOUTS, faces.FACE_CROPS
 LABEL_MAPS = ("ckplus",)                                                          # data.LABEL_MAPS
-MAX_REJECTED = 0.05                                                               # data.MAX_REJECTED
-PROTOCOLS = ("uniform", "video", "subject", "loso")                               # data.PROTOCOLS
+MAX_REJECTED = 0.05                                                               # readers.MAX_REJECTED
+PROTOCOLS = ("uniform", "video", "subject", "loso")                               # splits.PROTOCOLS
 CONFIG_NAMES = ("smoke", "quick", "paper")                                        # train.CONFIG_NAMES
 DEVICES = ("cpu", "cuda")
 ADOPTED_CONFIG = "adopted"                                                         # apply.ADOPTED
@@ -104,7 +104,7 @@ def synth_parser() -> ArgumentParser:
     return p
 
 # %% ../nbs/01_cli.ipynb #677cece3-1
-ALIGNS, PHOTOMETRICS = ("none", "eyes"), ("none", "equalize", "clahe")  # data.ALIGNS, data.PHOTOMETRICS
+ALIGNS, PHOTOMETRICS = ("none", "eyes"), ("none", "equalize", "clahe")  # faces.ALIGNS, faces.PHOTOMETRICS
 
 def prepare_parser() -> ArgumentParser:
     "flowfer-prepare's options."
@@ -342,7 +342,7 @@ def _tool(parser: Callable[[], ArgumentParser], module: str, function: str) -> C
     return main
 
 synth_main = _tool(synth_parser, "synth", "run_synth")
-prepare_main = _tool(prepare_parser, "data", "run_prepare")
+prepare_main = _tool(prepare_parser, "readers", "run_prepare")
 train_main = _tool(train_parser, "train", "run_train")             # --all: apply.run_train_all
 predict_main = _tool(predict_parser, "train", "run_predict")       # --model: apply.run_apply_predict
 reproduce_main = _tool(reproduce_parser, "reproduce", "run_reproduce")

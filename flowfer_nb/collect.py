@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from .core import FlowferError, check_output, provenance, read_text, sha256_file, write_json
-from .data import load_prepared, make_splits, match_classes
+from .data import load_prepared, match_classes
+from .splits import make_splits
 from .report import MISSING, write_table
 from .stats import MIN_UNITS, group_means, interval_table
 from .train import check_fingerprint, fold_fingerprint, run_info

@@ -9,6 +9,7 @@ import csv
 import fnmatch
 import json
 import math
+import os
 import re
 from dataclasses import dataclass
 from importlib import resources

@@ -26,8 +26,8 @@ import torch
 from .baselines import CNNConfig, ResNetCNN, train_cnn
 from .classifier import ModelConfig
 from .core import FlowferError, atomic_write, configure_threads, provenance, sha256_file, write_json
-from .data import (DEFAULT_FOLDS, PAPER_CLASSES, PreparedData, load_prepared, make_splits, protocol,
-                             save_prepared)
+from .data import PAPER_CLASSES, PreparedData, load_prepared, save_prepared
+from .splits import DEFAULT_FOLDS, make_splits, protocol
 from .train import TrainConfig, fold_fingerprint, images_to_tensor, load_config, load_run, train_fold
 
 # %% auto #0

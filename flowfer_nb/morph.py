@@ -14,7 +14,9 @@ import torch
 from .baselines import pixel_features
 from .classifier import ModelConfig
 from .core import FlowferError
-from .data import NEUTRAL, PAPER_CLASSES, load_prepared, make_splits, resize_images
+from .data import NEUTRAL, PAPER_CLASSES, load_prepared
+from .faces import resize_images
+from .splits import make_splits
 from .experiment import cnn_config, get_profile, load_cnn, store_dir, store_fold
 from .loso import held_out_fold
 from .train import TrainConfig, images_to_tensor, load_config, load_run

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 
 from .core import FlowferError
-from .data import PreparedData, protocol
+from .data import PreparedData
+from .report import MISSING
+from .splits import protocol
 
 # %% auto #0
 __all__ = ['PROTOCOL_NAMES', 'CONFOUNDED', 'MODEL_NAMES', 'PROTOCOL_TICKS', 'MODEL_STYLE', 'JITTER', 'GROUP_WIDTH',

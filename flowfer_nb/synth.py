@@ -14,7 +14,8 @@ from tqdm.auto import tqdm
 
 from .core import (FlowferError, check_output, dir_lock, new_folder_cleanup, progress_mode, provenance,
                              remove_temporaries)
-from .data import NEUTRAL, PAPER_CLASSES, PreparedData, report_path, report_summary, save_prepared
+from .data import NEUTRAL, PAPER_CLASSES, PreparedData, report_path, save_prepared
+from .readers import report_summary
 
 # %% auto #0
 __all__ = ['ACTION_UNITS', 'CONTROLS', 'PROTOTYPES', 'OPTIONAL_AUS', 'SKIN_TONES', 'HAIR_COLOURS', 'HAIR_P', 'IRIS_COLOURS',

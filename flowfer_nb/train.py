@@ -33,8 +33,9 @@ from .core import (FlowferError, atomic_write, check_output, configure_threads, 
                              not_a_file, progress_bar, progress_mode, provenance, read_text, remove_temporaries,
                              seed_everything, sha256_file, write_json)
 from .classifier import Objective, beta_of_lambda
-from .data import (PAPER_CLASSES, PROTOCOLS, UNITS, PreparedData, load_prepared, make_splits, match_classes,
-                             protocol, resize_images, validation_split)
+from .data import PAPER_CLASSES, PreparedData, load_prepared, match_classes
+from .faces import resize_images
+from .splits import PROTOCOLS, UNITS, make_splits, protocol, validation_split
 from .flows import FAST_LEVERS, FlowLevers, set_levers
 
 # %% auto #0
@@ -69,7 +70,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.0
     grad_clip: float = 0.0        # clip the global gradient norm to this (0: no clipping)
     val_fraction: float = 0.1     # share of the training side held out for model selection; 0: none
-    val_split: str = "videos"     # the unit validation holds out whole (data.UNITS): "frames", "videos" or "subjects"
+    val_split: str = "videos"     # the unit validation holds out whole (splits.UNITS): "frames", "videos" or "subjects"
     select_by: str = "accuracy"   # validation accuracy (ties: lower bits/dim) or validation cross-entropy
                                   # picks the epoch
     levers: str = "fast"          # "fast" (see `use_levers`), or "plain" float32

@@ -55,7 +55,7 @@ def eye_spread(images: np.ndarray) -> dict:
     """Eyes re-detected (the same cascades and checks) in each prepared 64 px image: share found, and the standard
     deviation (px) of each eye's x and y over the images where found."""
     import cv2
-    from flowfer_nb.data import eye_candidates, pick_eyes
+    from flowfer_nb.faces import eye_candidates, pick_eyes
     pts = []
     for im in images:
         pair, _ = pick_eyes(eye_candidates(cv2.cvtColor(im, cv2.COLOR_RGB2GRAY)))
@@ -68,7 +68,8 @@ def eye_spread(images: np.ndarray) -> dict:
 
 
 def cmd_prepare(work: Path, sets) -> None:
-    from flowfer_nb.data import prepare, save_prepared
+    from flowfer_nb.data import save_prepared
+    from flowfer_nb.readers import prepare
     real, out = _real(), {}
     for name in sets:
         rel, face_crop = SETS[name]
@@ -96,7 +97,7 @@ def _save_correct(work: Path, model: str, name: str, prep: str, correct: np.ndar
 
 def cmd_cheap(work: Path, sets) -> None:
     from flowfer_nb.baselines import out_of_fold_predictions, pixel_features, reference_classifiers
-    from flowfer_nb.data import make_splits
+    from flowfer_nb.splits import make_splits
     for name in sets:
         for prep in PREPS:
             data = _prepared(work, name, prep)
@@ -112,7 +113,7 @@ def cmd_cheap(work: Path, sets) -> None:
 
 def cmd_cnn(work: Path, sets, preps=tuple(PREPS)) -> None:
     from flowfer_nb.baselines import CNN_PRESETS, train_cnn
-    from flowfer_nb.data import make_splits
+    from flowfer_nb.splits import make_splits
     for name in sets:
         for prep in preps:
             data = _prepared(work, name, prep)
@@ -129,7 +130,7 @@ def cmd_flow(work: Path, sets, folds, preps=tuple(PREPS), variant: str | None = 
     """The flow classifier, quick config (the paper's method), or the named variant of chapter 23 on it
     (`--variant adopted`: the adopted one)."""
     import csv
-    from flowfer_nb.data import make_splits
+    from flowfer_nb.splits import make_splits
     from flowfer_nb.train import load_config, train_fold
     from dataclasses import replace
     model_cfg, train_cfg = load_config("quick")
