@@ -21,7 +21,7 @@ setuptools.setup(
     license='Apache-2.0',
     url=cfg['git_url'],
     packages=setuptools.find_namespace_packages(include=[cfg['lib_name'], cfg['lib_name'] + '.*'], exclude=['*.__pycache__']),
-    package_data={cfg['lib_name'] + '.configs': ['*.json']},
+    package_data={cfg['lib_name'] + '.configs': ['*.json'], cfg['lib_name'] + '.records': ['*.json']},
     python_requires='>=' + cfg['min_python'],
     install_requires=requirements,
     extras_require={'dev': dev_requirements},

@@ -27,8 +27,10 @@ from .data import (PAPER_CLASSES, PreparedData, RejectedFile, load_prepared, mat
                              normalise_expression)
 from .faces import FACE_MARGIN, crop_face, decode_image
 from .splits import validation_split
-from .train import (CHECKPOINT_FORMAT, TrainConfig, fit, images_to_tensor, load_checkpoint, load_config,
-                              resolve_device, save_checkpoint, use_levers, with_cli_overrides)
+from .config import TrainConfig, load_config
+from .train import (CHECKPOINT_FORMAT, fit, images_to_tensor, load_checkpoint, resolve_device,
+                              save_checkpoint, use_levers)
+from .runs import with_cli_overrides
 
 # %% auto #0
 __all__ = ['ADOPTED', 'BASE_CONFIG', 'MODEL_FORMAT', 'MODEL_JSON', 'WEIGHTS', 'SHIFTS', 'MODEL_FILES', 'BPD_QUANTILES',
@@ -39,7 +41,7 @@ __all__ = ['ADOPTED', 'BASE_CONFIG', 'MODEL_FORMAT', 'MODEL_JSON', 'WEIGHTS', 'S
            'image_grid', 'run_sample', 'encode_rows', 'run_encode']
 
 # %% ../nbs/25_apply.ipynb #a1800005
-ADOPTED = "adopted"      # --config adopted: the base configuration with the variant configs/adopted.json names
+ADOPTED = "adopted"      # --config adopted: the base configuration with the variant records/adopted.json names
 BASE_CONFIG = "quick"    # the configuration a variant is applied to when --config names none
 
 def is_adoption_record(name_or_path) -> bool:

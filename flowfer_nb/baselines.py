@@ -20,14 +20,15 @@ from .core import FlowferError, seed_everything
 from .data import PreparedData
 from .faces import resize_images
 from .splits import UNITS, validation_split
-from .train import LEVER_SETS, make_adam, uses_bf16
+from .config import CONFIG_NAMES, LEVER_SETS, read_config
+from .train import make_adam, uses_bf16
 
 # %% auto #0
 __all__ = ['FEATURE_DIM', 'N_STACKS', 'CNN_PRESETS', 'EVAL_BATCH', 'TSNE_PCA_DIMS', 'TSNE_PERPLEXITY', 'N_TREES',
            'ADABOOST_DEPTH', 'PIXEL_SIZE', 'PIXEL_LR_C', 'PIXEL_PCA_DIMS', 'LR_ITERATIONS', 'ResidualBlock',
-           'ResNetCNN', 'CNNConfig', 'fit_val_split', 'cnn_features', 'train_cnn', 'tsne_embed', 'tsne_train_transform',
-           'tree_classifiers', 'cv_scores', 'cv_summary', 'pixel_features', 'reference_classifiers',
-           'subject_normalise', 'out_of_fold_predictions']
+           'ResNetCNN', 'CNNConfig', 'load_cnn_config', 'fit_val_split', 'cnn_features', 'train_cnn', 'tsne_embed',
+           'tsne_train_transform', 'tree_classifiers', 'cv_scores', 'cv_summary', 'pixel_features',
+           'reference_classifiers', 'subject_normalise', 'out_of_fold_predictions']
 
 # %% ../nbs/10_baselines.ipynb #95443faf
 class ResidualBlock(nn.Module):
@@ -91,7 +92,7 @@ class ResNetCNN(nn.Module):
 # %% ../nbs/10_baselines.ipynb #d6d3c171
 @dataclass(frozen=True)
 class CNNConfig:
-    "Hyperparameters of `train_cnn`."
+    "Hyperparameters of `train_cnn`; the named ones are the `cnn` sections of `flowfer_nb/configs/<name>.json`."
     width: int = 16                  # channels of stack 1; stack i has width * 2**(i-1)
     blocks: tuple = (1, 1, 1, 1)     # residual blocks per stack (N_STACKS stacks)
     feature_dim: int = FEATURE_DIM   # deep-feature dimension F
@@ -103,26 +104,27 @@ class CNNConfig:
     hflip: bool = True               # random horizontal flips of training images
     seed: int = 0
     val_fraction: float = 0.1        # share of the training side held out to choose the epoch (0: last epoch)
-    val_unit: str = "subjects"       # what validation holds out whole: one of splits.UNITS (frames, videos, subjects)
+    val_split: str = "subjects"      # the unit validation holds out whole (splits.UNITS), as the flow's `val_split`
     levers: str = "fast"             # "fast": bf16 autocast, channels-last, fused AdamW in training; "plain": float32
 
-    def __post_init__(self):
-        object.__setattr__(self, "blocks", tuple(int(b) for b in self.blocks))
-        if len(self.blocks) != N_STACKS or min(self.blocks) < 1:
-            raise FlowferError(f"CNNConfig.blocks: expected {N_STACKS} positive block counts, got {self.blocks}")
+    def __post_init__(self): self.validate()
+
+    def validate(self, source: str = "cnn config") -> "CNNConfig":
+        "Raise `FlowferError` naming `source` and the field if a value is out of range (the flow configs' style)."
+        def need(cond, name, what):
+            if not cond: raise FlowferError(f"{source}: {name} must be {what}, got {getattr(self, name)!r}")
+        need(isinstance(self.blocks, (tuple, list)) and len(self.blocks) == N_STACKS
+             and all(isinstance(b, int) and b >= 1 for b in self.blocks), "blocks", f"{N_STACKS} positive block counts")
+        object.__setattr__(self, "blocks", tuple(self.blocks))
         for name in ("width", "feature_dim", "epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise FlowferError(f"CNNConfig.{name}: must be positive, got {getattr(self, name)}")
-        if self.image_size < 2**(N_STACKS - 1):
-            raise FlowferError(f"CNNConfig.image_size: must be at least {2**(N_STACKS - 1)}, got {self.image_size}")
-        if not 0 <= self.val_fraction < 1:
-            raise FlowferError(f"CNNConfig.val_fraction: must be in [0, 1), got {self.val_fraction}")
-        if self.val_unit not in UNITS:
-            raise FlowferError(f"CNNConfig.val_unit: expected one of {UNITS}, got {self.val_unit!r}")
-        if self.levers not in LEVER_SETS:
-            raise FlowferError(f"CNNConfig.levers: expected one of {LEVER_SETS}, got {self.levers!r}")
-        if self.lr <= 0 or self.weight_decay < 0:
-            raise FlowferError(f"CNNConfig: need lr > 0 and weight_decay >= 0, got {self.lr}, {self.weight_decay}")
+            need(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name, ">= 1")
+        need(self.image_size >= 2**(N_STACKS - 1), "image_size", f">= {2**(N_STACKS - 1)}")
+        need(0 <= self.val_fraction < 1, "val_fraction", "in [0, 1)")
+        need(self.val_split in UNITS, "val_split", f"one of {UNITS}")
+        need(self.levers in LEVER_SETS, "levers", f"one of {LEVER_SETS}")
+        need(self.lr > 0, "lr", "> 0")
+        need(self.weight_decay >= 0, "weight_decay", ">= 0")
+        return self
 
     def to_dict(self) -> dict:
         "JSON-ready fields."
@@ -131,22 +133,32 @@ class CNNConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CNNConfig":
-        "Inverse of `to_dict`; unknown keys raise `FlowferError`."
-        unknown = set(d) - {f.name for f in fields(cls)}
-        if unknown: raise FlowferError(f"CNNConfig: unknown keys {sorted(unknown)}")
-        return cls(**d)
+    def from_dict(cls, d: dict, source: str = "cnn config") -> "CNNConfig":
+        """Inverse of `to_dict`; unknown keys raise `FlowferError`. `val_unit`, the old name of `val_split` (in fold
+        stores written before), is read as it."""
+        if not isinstance(d, dict):
+            raise FlowferError(f"{source}: expected an object of CNNConfig fields, got {type(d).__name__}")
+        if "val_unit" in d and "val_split" not in d:
+            d = {("val_split" if k == "val_unit" else k): v for k, v in d.items()}
+        unknown = sorted(set(d) - {f.name for f in fields(cls)})
+        if unknown: raise FlowferError(f"{source}: unknown keys {unknown} (known: {[f.name for f in fields(cls)]})")
+        try: return cls(**d)
+        except FlowferError as e: raise FlowferError(str(e).replace("cnn config:", f"{source}:", 1)) from None
 
-CNN_PRESETS = {
-    "quick": CNNConfig(),
-    "full": CNNConfig(width=32, blocks=(2, 2, 2, 2), epochs=40, lr=1e-3, image_size=64),
-}
+def load_cnn_config(name_or_path) -> CNNConfig:
+    "The `cnn` section of a named configuration (`smoke`, `quick`, `paper`) or of a JSON file (`train.read_config`)."
+    source, d = read_config(name_or_path)
+    if "cnn" not in d: raise FlowferError(f"{source}: no cnn section (the CNN's settings)")
+    return CNNConfig.from_dict(d["cnn"], f"{source}: cnn")
+
+CNN_PRESETS = {name: load_cnn_config(name) for name in CONFIG_NAMES}  # the CNN of each named configuration
+
 
 # %% ../nbs/10_baselines.ipynb #5f0bb845
 def fit_val_split(data: PreparedData, train_idx: np.ndarray, cfg: CNNConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Split the training indices into (fit_idx, val_idx), sorted, holding out whole `cfg.val_unit`s
+    """Split the training indices into (fit_idx, val_idx), sorted, holding out whole `cfg.val_split`s
     (`validation_split`)."""
-    return validation_split(data, train_idx, cfg.val_fraction, cfg.seed, cfg.val_unit)
+    return validation_split(data, train_idx, cfg.val_fraction, cfg.seed, cfg.val_split)
 
 # %% ../nbs/10_baselines.ipynb #56d76102
 EVAL_BATCH = 256  # images per forward pass when only evaluating

@@ -29,7 +29,7 @@ LAYOUTS, FACE_CROPS = ("manifest", "folders", "video"), ("haar", "none")        
 LABEL_MAPS = ("ckplus",)                                                          # data.LABEL_MAPS
 MAX_REJECTED = 0.05                                                               # readers.MAX_REJECTED
 PROTOCOLS = ("uniform", "video", "subject", "loso")                               # splits.PROTOCOLS
-CONFIG_NAMES = ("smoke", "quick", "paper")                                        # train.CONFIG_NAMES
+CONFIG_NAMES = ("smoke", "quick", "paper")                                        # config.CONFIG_NAMES
 DEVICES = ("cpu", "cuda")
 ADOPTED_CONFIG = "adopted"                                                         # apply.ADOPTED
 PREDICT_FORMATS = ("csv", "jsonl")                                                # apply.FORMATS
@@ -155,7 +155,7 @@ def train_parser() -> ArgumentParser:
     add_out(p, "run folder: one fold_KK/ subfolder per fold, summary.json once every fold is done (with --all: the "
                "model folder)")
     p.add_argument("--config", default="quick", help=f"{', '.join(CONFIG_NAMES)}, {ADOPTED_CONFIG} (quick with the "
-                   "adopted variant of configs/adopted.json) or a JSON file {\"model\": {...}, \"train\": {...}} "
+                   "adopted variant of records/adopted.json) or a JSON file {\"model\": {...}, \"train\": {...}} "
                    "(default quick)")
     p.add_argument("--variant", metavar="NAME", help="apply a variant of chapter 23 to the configuration, e.g. "
                    "all-class-last (the adopted one); default: the paper's method")
@@ -265,7 +265,7 @@ def compare_parser() -> ArgumentParser:
                    help="absolute tolerance of the columns matching COLUMN (a shell pattern, or TABLE:COLUMN), before "
                         "the tolerance file's; may be repeated")
     p.add_argument("--tolerance-file", metavar="FILE",
-                   help="JSON file of tolerances (default: flowfer_nb/configs/tolerance.json)")
+                   help="JSON file of tolerances (default: flowfer_nb/records/tolerance.json)")
     p.add_argument("--json", metavar="FILE", help="also write the report, every difference with its tolerance, as JSON")
     add_force(p, "the --json file")
     return p
@@ -343,8 +343,8 @@ def _tool(parser: Callable[[], ArgumentParser], module: str, function: str) -> C
 
 synth_main = _tool(synth_parser, "synth", "run_synth")
 prepare_main = _tool(prepare_parser, "readers", "run_prepare")
-train_main = _tool(train_parser, "train", "run_train")             # --all: apply.run_train_all
-predict_main = _tool(predict_parser, "train", "run_predict")       # --model: apply.run_apply_predict
+train_main = _tool(train_parser, "runs", "run_train")             # --all: apply.run_train_all
+predict_main = _tool(predict_parser, "runs", "run_predict")       # --model: apply.run_apply_predict
 reproduce_main = _tool(reproduce_parser, "reproduce", "run_reproduce")
 bench_main = _tool(bench_parser, "bench", "run_bench_cli")
 compare_main = _tool(compare_parser, "compare", "run_compare")

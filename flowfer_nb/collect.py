@@ -19,7 +19,7 @@ from .data import load_prepared, match_classes
 from .splits import make_splits
 from .report import MISSING, write_table
 from .stats import MIN_UNITS, group_means, interval_table
-from .train import check_fingerprint, fold_fingerprint, run_info
+from .runs import check_fingerprint, fold_fingerprint, run_info
 
 # %% auto #0
 __all__ = ['FOLD_NAME', 'PREDICTION_COLUMNS', 'OUT_JSON', 'TABLE_NAMES', 'fold_folders', 'read_fold', 'reference_fold',

@@ -89,9 +89,9 @@ def _rule(pattern: str, value: float, origin: str) -> tuple:
 
 # %% ../nbs/15_compare.ipynb #7fa5c9fb-4
 def load_tolerances(path: str | os.PathLike | None = None, overrides=()) -> Tolerances:
-    """Tolerances from `path` (default `configs/tolerance.json`) with `overrides` ([(pattern, value)] or
+    """Tolerances from `path` (default `records/tolerance.json`) with `overrides` ([(pattern, value)] or
     'PATTERN=VALUE' strings, as `--tol` gives them) in front; FlowferError naming the file if it is malformed."""
-    src = Path(path) if path is not None else resources.files("flowfer_nb") / "configs" / "tolerance.json"
+    src = Path(path) if path is not None else resources.files("flowfer_nb") / "records" / "tolerance.json"
     if path is not None and not Path(path).is_file(): raise FlowferError(f"--tolerance-file {path}: no such file")
     try: d = json.loads(src.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise FlowferError(f"{src}: not valid JSON ({e})") from None

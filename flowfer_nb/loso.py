@@ -35,8 +35,8 @@ def left_out_model(data_path, profile, seed: int, work_dir, n_jobs: int = 1, sub
     (the fold's `store_fold` result), model (its best weights, eval mode), train_idx, test_idx, trained_on
     (subjects)}."""
     from flowfer_nb.data import PAPER_CLASSES, load_prepared
-    from flowfer_nb.experiment import cross_validate, flow_config, protocol_plan, store_dir
-    from flowfer_nb.train import load_run
+    from flowfer_nb.store import cross_validate, flow_config, protocol_plan, store_dir
+    from flowfer_nb.runs import load_run
     ds = load_prepared(data_path).subset_classes(PAPER_CLASSES)
     name = subject_protocol(profile)
     splits, _ = protocol_plan(ds, name, profile, seed)

@@ -17,9 +17,12 @@ from .core import FlowferError
 from .data import NEUTRAL, PAPER_CLASSES, load_prepared
 from .faces import resize_images
 from .splits import make_splits
-from .experiment import cnn_config, get_profile, load_cnn, store_dir, store_fold
+from .experiment import get_profile
+from .store import cnn_config, load_cnn, store_dir, store_fold
 from .loso import held_out_fold
-from .train import TrainConfig, images_to_tensor, load_config, load_run
+from .config import TrainConfig, load_config
+from .train import images_to_tensor
+from .runs import load_run
 
 # %% auto #0
 __all__ = ['ENCODE_BATCH', 'JUDGE_BATCH', 'IDENTITY_SIZE', 'SAMPLE_TEMPERATURE', 'SAMPLE_TEMPERATURES', 'SAMPLES_PER_CLASS',

@@ -13,7 +13,7 @@ import torch
 
 from .core import FlowferError
 from .classifier import FlowClassifier
-from .experiment import LATENT_BATCH
+from .store import LATENT_BATCH
 from .stats import MIN_UNITS, mean_interval
 from .train import images_to_tensor
 from .adoption import compare_to, per_subject_accuracy

@@ -147,8 +147,8 @@ def _check_facts(t, src):
 
 # %% ../nbs/09_report.ipynb #fe10a372-4
 def paper_numbers(path=None) -> dict:
-    "The paper's numbers from `configs/paper_numbers.json` (or `path`), validated; null where the paper gives none."
-    src = Path(path) if path is not None else resources.files("flowfer_nb") / "configs" / "paper_numbers.json"
+    "The paper's numbers from `records/paper_numbers.json` (or `path`), validated; null where the paper gives none."
+    src = Path(path) if path is not None else resources.files("flowfer_nb") / "records" / "paper_numbers.json"
     def _no_nan(c): raise FlowferError(f"{src}: {c} is not a number; write null for a missing number")
     try: numbers_ = json.loads(src.read_text(encoding="utf-8"), parse_constant=_no_nan)
     except json.JSONDecodeError as e: raise FlowferError(f"{src}: not valid JSON ({e})") from None

@@ -12,7 +12,8 @@ from importlib import resources
 from .classifier import beta_of_lambda
 from .core import FlowferError
 from .data import PAPER_CLASSES, load_prepared
-from .experiment import cnn_config, cross_validate, flow_config, get_profile, oof_arrays, store_dir
+from .experiment import get_profile
+from .store import cnn_config, cross_validate, flow_config, oof_arrays, store_dir
 
 # %% auto #0
 __all__ = ['VARIANTS', 'BETAS', 'SHARED', 'ADOPTED_FILE', 'Variant', 'beta_name', 'adopted_variant', 'get_variant',
@@ -67,11 +68,11 @@ def _front_variant(beta: float, h: bool, ema: bool) -> Variant:
 VARIANTS.update({v.name: v for v in (_front_variant(b, h, e) for h in (False, True) for e in (False, True)
                                      for b in BETAS)})
 
-ADOPTED_FILE = "adopted.json"  # in flowfer_nb/configs: the variant the grid's decision adopted, or null
+ADOPTED_FILE = "adopted.json"  # in flowfer_nb/records: the variant the grid's decision adopted, or null
 
 def adopted_variant(path=None) -> str | None:
-    "The name of the adopted variant (configs/adopted.json, or the JSON file `path`), or None while none is adopted."
-    src = path or resources.files("flowfer_nb") / "configs" / ADOPTED_FILE
+    "The name of the adopted variant (records/adopted.json, or the JSON file `path`), or None while none is adopted."
+    src = path or resources.files("flowfer_nb") / "records" / ADOPTED_FILE
     try: d = json.loads(src.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e: raise FlowferError(f"{src}: not a readable adoption record ({e})") from None
     name = d.get("variant") if isinstance(d, dict) else None

@@ -1,7 +1,7 @@
 """Apply chapter 23's adoption rule to the grid's variants tables of the decision sets and write the decision.
 
     python scripts/adopt_variant.py synthetic=RUN_A/results/variants.csv ckplus48=RUN_B/results/variants.csv \
-        [--write flowfer_nb/configs/adopted.json] [--revision REV]
+        [--write flowfer_nb/records/adopted.json] [--revision REV]
 
 Every decision set of `adoption.ADOPTION` must be given. Without --write the decision is only printed. The record
 holds the variant (or null), the rule, and per data set the adopted row's gain, interval and bits/dim change.

@@ -131,7 +131,8 @@ def cmd_flow(work: Path, sets, folds, preps=tuple(PREPS), variant: str | None = 
     (`--variant adopted`: the adopted one)."""
     import csv
     from flowfer_nb.splits import make_splits
-    from flowfer_nb.train import load_config, train_fold
+    from flowfer_nb.config import load_config
+    from flowfer_nb.runs import train_fold
     from dataclasses import replace
     model_cfg, train_cfg = load_config("quick")
     train_cfg = replace(train_cfg, val_split="subjects", seed=SEED)  # as flowfer-train --split subject

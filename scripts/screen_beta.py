@@ -22,10 +22,11 @@ import torch
 from flowfer_nb.baselines import out_of_fold_predictions, pixel_features, reference_classifiers
 from flowfer_nb.classifier import FlowClassifier, ModelConfig
 from flowfer_nb.core import configure_threads, provenance, sha256_file, write_json
-from flowfer_nb.data import PAPER_CLASSES
-from flowfer_nb.experiment import (cnn_config, cross_validate, flow_config, load_prepared, prepare_data,
-                                   protocol_plan)
-from flowfer_nb.train import TrainConfig, evaluate, images_to_tensor, load_checkpoint, use_levers
+from flowfer_nb.data import PAPER_CLASSES, load_prepared
+from flowfer_nb.experiment import prepare_data
+from flowfer_nb.store import cnn_config, cross_validate, flow_config, protocol_plan
+from flowfer_nb.config import TrainConfig
+from flowfer_nb.train import evaluate, images_to_tensor, load_checkpoint, use_levers
 from flowfer_nb.report import save_figure
 from flowfer_nb.adoption import front_row, per_subject_accuracy, plot_beta_front
 from flowfer_nb.variants import BETAS, VARIANTS, beta_name, variant_flow_config

@@ -31,6 +31,6 @@ else
   MEET=(--rdzv-backend=c10d --rdzv-endpoint="$MASTER_ADDR:$MASTER_PORT" --rdzv-id="$RDZV_ID")
 fi
 # shellcheck disable=SC2086  # EXTRA_ARGS is split into words on purpose
-exec torchrun --nnodes="$NNODES" --nproc-per-node="$NPROC_PER_NODE" "${MEET[@]}" -m flowfer_nb.train \
+exec torchrun --nnodes="$NNODES" --nproc-per-node="$NPROC_PER_NODE" "${MEET[@]}" -m flowfer_nb.runs \
   --data "$DATA" --out "$RUN" --config "$CONFIG" --split "$SPLIT" ${FOLDS:+--folds "$FOLDS"} ${FOLD:+--fold "$FOLD"} \
   --device "$DEVICE" $EXTRA_ARGS
