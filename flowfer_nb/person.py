@@ -51,10 +51,10 @@ def split_latents(model: FlowClassifier, Z) -> list[torch.Tensor]:
 def latent_log_prob(model: FlowClassifier, zs: list) -> torch.Tensor:
     """log p_Z(Z | y=i) for every class i: the prior of z1' = h(z1, y) with h's log-det (`top_log_prob`) plus each
     factored-out latent's prior given the kept half h_l, which f's levels rebuild, reversed, from the coarser latents.
+    Under the shared prior (chapter 06) the split priors whiten instead, u_l = (z_l - m_l(h_l)) exp(-s_l(h_l)), a map
+    of Z with log-det -sum s_l, and every class scores [u4, ..., u2, z1'] under its mean and the shared scale.
     zs: [z4, ..., z1] (finest first) -> (B, c)."""
-    if model.shared is not None:   # its classes score whitened latents of every level (chapter 06), not split priors
-        raise FlowferError("person protocols: the shared-covariance prior (top_prior \"shared\", the variants of the "
-                           "beta front) is not supported yet; use a model with split priors")
+    if model.shared is not None: return _shared_latent_log_prob(model, zs)
     levels = model.f.levels
     with model._evaluating():
         lp = model.top_log_prob(zs[-1])
@@ -64,6 +64,26 @@ def latent_log_prob(model: FlowClassifier, zs: list) -> torch.Tensor:
             lp = lp + (fine if fine.ndim == 2 else fine[:, None])
             if i: h = levels[i].reverse(h, zs[i])
     return lp
+
+def _shared_latent_log_prob(model: FlowClassifier, zs: list) -> torch.Tensor:
+    "`latent_log_prob` under the shared prior: the split priors whiten the finer latents; one Gaussian per class."
+    levels, B, c = model.f.levels, zs[-1].shape[0], model.cfg.n_classes
+    us, logdet = [None] * (len(levels) - 1), zs[-1].new_zeros(B)
+    with model._evaluating():
+        h = levels[-1].reverse(zs[-1])
+        for i in range(len(levels) - 2, -1, -1):
+            mean, log_sd = levels[i].split.prior(h).chunk(2, 1)
+            us[i] = (zs[i] - mean) * torch.exp(-log_sd)
+            logdet = logdet - log_sd.flatten(1).sum(1)
+            if i: h = levels[i].reverse(h, zs[i])
+        fine = torch.cat([u.flatten(1) for u in us], 1)[:, None]                        # (B, 1, D - D1)
+        if model.h is None: top, ld_h = zs[-1].flatten(1)[:, None], 0                   # (B, 1, D1)
+        else:
+            y = torch.eye(c, dtype=zs[-1].dtype, device=zs[-1].device).repeat(B, 1)     # row b*c + i: image b, class i
+            top, ld_h = model.h(zs[-1].repeat_interleave(c, 0), y)
+            top, ld_h = top.view(B, c, -1), ld_h.view(B, c)
+        u = torch.cat([fine.expand(-1, top.shape[1], -1), top], 2)
+        return model.shared.log_prob(u) + ld_h + logdet[:, None]
 
 def person_log_likelihood(model: FlowClassifier, Z, logdet_f, shift=None, batch: int = LATENT_BATCH) -> np.ndarray:
     """log p(x | y=i, s) = log p_Z(f(x) - s | y=i) + log|det df/dx| - D log n_bins (nats), (N, c), from the latents Z
