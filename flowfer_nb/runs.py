@@ -47,6 +47,7 @@ def fold_fingerprint(data_sha256: str, model_cfg: dict, train_cfg: dict, split: 
     test rows."""
     train = {k: v for k, v in dict(train_cfg).items() if k != "epochs" and not (k in _NEW_DEFAULTS
                                                                                   and v == _NEW_DEFAULTS[k])}
+    if train.get("ema"): train["ema_form"] = "bias-corrected"   # folds averaged before the correction differ
     key = dict(data_sha256=str(data_sha256), model=dict(model_cfg), train=train, classes=[str(c) for c in classes],
                split=str(split), fold=int(fold), test_idx=[int(i) for i in np.asarray(test_idx).ravel()])
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()

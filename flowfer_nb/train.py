@@ -186,23 +186,33 @@ def evaluate(model: FlowClassifier, images: torch.Tensor, labels: torch.Tensor |
 
 # %% ../nbs/07_train.ipynb #5c0a7e22
 class WeightAverage:
-    """theta_avg <- decay * theta_avg + (1 - decay) * theta over a model's parameters, after each `update`; starts at
-    the model's weights. `state_dict(model)`: the model's state dict with the averages in place of its parameters."""
+    """The bias-corrected exponential moving average of a model's parameters over the `update`s: after t updates, the
+    mean of the t weights seen, the s-th weighted by decay**(t - s) (Adam's correction of m_t = d m + (1 - d) theta
+    from m_0 = 0); before any update, the model's weights. `state_dict(model)`: the model's state dict with the
+    averages in place of its parameters."""
     def __init__(self, model: nn.Module, decay: float = EMA_DECAY):
         if not 0 <= decay < 1: raise FlowferError(f"WeightAverage: decay must be in [0, 1), got {decay!r}")
-        self.decay = decay
+        self.decay, self.steps = decay, 0
         self.avg = {k: p.detach().clone() for k, p in model.named_parameters()}
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
-        for k, p in model.named_parameters(): self.avg[k].lerp_(p.detach(), 1 - self.decay)
+        "One step: avg <- avg + w (theta - avg), w = (1 - d) / (1 - d**t), so that avg = m_t / (1 - d**t) exactly."
+        self.steps += 1
+        w = (1 - self.decay) / (1 - self.decay ** self.steps)
+        for k, p in model.named_parameters(): self.avg[k].lerp_(p.detach(), w)
 
     def state_dict(self, model: nn.Module) -> dict:
         return {k: self.avg.get(k, v) for k, v in model.state_dict().items()}
 
-    def load(self, avg: dict) -> None:
-        "Restore averages saved from `avg` (e.g. a checkpoint's, on the CPU) onto the current ones' devices."
+    def load(self, avg: dict, steps: int | None) -> None:
+        """Restore averages saved from `avg` (e.g. a checkpoint's, on the CPU) onto the current ones' devices, after
+        `steps` updates; a checkpoint without its step count (written before the bias correction) is refused."""
+        if steps is None:
+            raise FlowferError("checkpoint: its weight average has no step count (it was written before the average "
+                               "was bias-corrected); train this fold again")
         for k, v in avg.items(): self.avg[k].copy_(v)
+        self.steps = int(steps)
 
 def mean_posterior(posteriors) -> np.ndarray:
     """The mean of the posteriors of several runs (e.g. seeds) of the same images: k arrays (N, c) -> (N, c); each row
@@ -371,7 +381,8 @@ class _Run:
                 "optimizer": _cpu_copy(self.opt.state_dict()), "scheduler": self.sched.state_dict(), "rng": rng_state(),
                 "model_config": self.model_cfg.to_dict(), "train_config": self.cfg.to_dict(),
                 "best": copy.deepcopy(self.best), "history": copy.deepcopy(self.history), "guard": dict(self.guard),
-                "info": self.info, **({"ema": _cpu_copy(self.ema.avg)} if self.ema is not None else {})}
+                "info": self.info,
+                **({"ema": _cpu_copy(self.ema.avg), "ema_steps": self.ema.steps} if self.ema is not None else {})}
 
     def restore(self, ck: dict, rng: bool = True) -> None:
         """Load the weights, optimiser and schedule of a checkpoint (and, for a resume, its random states and
@@ -379,7 +390,7 @@ class _Run:
         self.model.load_state_dict(ck["model"])
         self.opt.load_state_dict(ck["optimizer"])
         self.sched.load_state_dict(ck["scheduler"])
-        if self.ema is not None: self.ema.load(ck["ema"])
+        if self.ema is not None: self.ema.load(ck["ema"], ck.get("ema_steps"))
         if rng:
             set_rng_state(ck["rng"])
             self.epoch, self.best, self.history, self.guard = ck["epoch"], ck["best"], ck["history"], ck["guard"]
