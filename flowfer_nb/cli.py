@@ -158,7 +158,7 @@ def train_parser() -> ArgumentParser:
                    "adopted variant of records/adopted.json) or a JSON file {\"model\": {...}, \"train\": {...}} "
                    "(default quick)")
     p.add_argument("--variant", metavar="NAME", help="apply a variant of chapter 23 to the configuration, e.g. "
-                   "all-class-last (the adopted one); default: the paper's method")
+                   "shared-b8 (the adopted one) or all-class-last; default: the paper's method")
     p.add_argument("--split", default="uniform", choices=PROTOCOLS,
                    help="test folds: uniform (stratified k-fold over images), video (whole videos or sequences), "
                         "subject (whole subjects, every subject tested once), loso (one fold per "
