@@ -362,18 +362,25 @@ def _unwhitened(self: FlowClassifier, zs: list, us: list) -> torch.Tensor:
     return x
 
 @patch
+def _shared_class_log_prob(self: FlowClassifier, z1: torch.Tensor, us_fine: list, logdet: torch.Tensor) -> torch.Tensor:
+    """Every class's score under the shared prior, given the top latent z1 (B, C1, H1, W1), the whitened finer latents
+    [u4, ..., u2] and the log-det of the map to them, logdet (B,): log N([u4..u2, h(z1, i)]; mean_i, Sigma) +
+    log|det dh/dz1| + logdet -> (B, c). Chapter 26 calls it with latents whitened from Z instead of from x."""
+    B, c = z1.shape[0], self.cfg.n_classes
+    fine = torch.cat([u.flatten(1) for u in us_fine], 1)[:, None]                # (B, 1, D - D1)
+    if self.h is None: top, ld_h = z1.flatten(1)[:, None], 0                     # (B, 1, D1)
+    else:
+        y = torch.eye(c, dtype=z1.dtype, device=z1.device).repeat(B, 1)        # row b*c + i: image b, class i
+        top, ld_h = self.h(z1.repeat_interleave(c, 0), y)
+        top, ld_h = top.view(B, c, -1), ld_h.view(B, c)
+    u = torch.cat([fine.expand(-1, top.shape[1], -1), top], 2)
+    return self.shared.log_prob(u) + ld_h + logdet[:, None]
+
+@patch
 def _shared_log_likelihood(self: FlowClassifier, x_pre: torch.Tensor) -> tuple[list, torch.Tensor]:
     "Like `_f_and_log_likelihood`, under the shared prior: (zs, log p(x|y=i) in nats (B, c))."
     zs, us, logdet = self._whitened(x_pre)
-    B, c = x_pre.shape[0], self.cfg.n_classes
-    fine = torch.cat([u.flatten(1) for u in us[:-1]], 1)[:, None]               # (B, 1, D - D1)
-    if self.h is None: top, ld_h = us[-1].flatten(1)[:, None], 0                 # (B, 1, D1)
-    else:
-        y = torch.eye(c, dtype=x_pre.dtype, device=x_pre.device).repeat(B, 1)  # row b*c + i: image b, class i
-        top, ld_h = self.h(zs[-1].repeat_interleave(c, 0), y)
-        top, ld_h = top.view(B, c, -1), ld_h.view(B, c)
-    u = torch.cat([fine.expand(-1, top.shape[1], -1), top], 2)
-    return zs, self.shared.log_prob(u) + ld_h + logdet[:, None] - self.cfg.n_dims * math.log(self.cfg.n_bins)
+    return zs, self._shared_class_log_prob(zs[-1], us[:-1], logdet) - self.cfg.n_dims * math.log(self.cfg.n_bins)
 
 
 # %% ../nbs/06_classifier.ipynb #a9f0e1d6-1

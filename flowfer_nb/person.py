@@ -66,9 +66,10 @@ def latent_log_prob(model: FlowClassifier, zs: list) -> torch.Tensor:
     return lp
 
 def _shared_latent_log_prob(model: FlowClassifier, zs: list) -> torch.Tensor:
-    "`latent_log_prob` under the shared prior: the split priors whiten the finer latents; one Gaussian per class."
-    levels, B, c = model.f.levels, zs[-1].shape[0], model.cfg.n_classes
-    us, logdet = [None] * (len(levels) - 1), zs[-1].new_zeros(B)
+    """`latent_log_prob` under the shared prior: the split priors whiten the finer latents, rebuilt from the coarser
+    ones (f's `_whitened` does the same from an image); the classes score them with `_shared_class_log_prob`."""
+    levels = model.f.levels
+    us, logdet = [None] * (len(levels) - 1), zs[-1].new_zeros(zs[-1].shape[0])
     with model._evaluating():
         h = levels[-1].reverse(zs[-1])
         for i in range(len(levels) - 2, -1, -1):
@@ -76,14 +77,7 @@ def _shared_latent_log_prob(model: FlowClassifier, zs: list) -> torch.Tensor:
             us[i] = (zs[i] - mean) * torch.exp(-log_sd)
             logdet = logdet - log_sd.flatten(1).sum(1)
             if i: h = levels[i].reverse(h, zs[i])
-        fine = torch.cat([u.flatten(1) for u in us], 1)[:, None]                        # (B, 1, D - D1)
-        if model.h is None: top, ld_h = zs[-1].flatten(1)[:, None], 0                   # (B, 1, D1)
-        else:
-            y = torch.eye(c, dtype=zs[-1].dtype, device=zs[-1].device).repeat(B, 1)     # row b*c + i: image b, class i
-            top, ld_h = model.h(zs[-1].repeat_interleave(c, 0), y)
-            top, ld_h = top.view(B, c, -1), ld_h.view(B, c)
-        u = torch.cat([fine.expand(-1, top.shape[1], -1), top], 2)
-        return model.shared.log_prob(u) + ld_h + logdet[:, None]
+        return model._shared_class_log_prob(zs[-1], us, logdet)
 
 def person_log_likelihood(model: FlowClassifier, Z, logdet_f, shift=None, batch: int = LATENT_BATCH) -> np.ndarray:
     """log p(x | y=i, s) = log p_Z(f(x) - s | y=i) + log|det df/dx| - D log n_bins (nats), (N, c), from the latents Z
