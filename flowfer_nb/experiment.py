@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from .baselines import CNNConfig, load_cnn_config
+from .baselines import CNN_PRESETS, CNNConfig
 from .core import FlowferError, configure_threads, sha256_file
 from .data import load_prepared, save_prepared
 from .splits import PROTOCOLS
@@ -75,7 +75,7 @@ class Profile:
         for key in ("variants", "variant_protocols"):
             need(isinstance(d[key], list) and all(isinstance(v, str) for v in d[key]), key, "a list of names")
         need(set(d["variant_protocols"]) <= set(PROTOCOLS), "variant_protocols", f"a list of some of {PROTOCOLS}")
-        return cls(name, dict(d["synthetic"]), d["flow"], load_cnn_config(d["cnn"]), dict(folds), dict(d["run_folds"]),
+        return cls(name, dict(d["synthetic"]), d["flow"], CNN_PRESETS[d["cnn"]], dict(folds), dict(d["run_folds"]),
                    d["data_name"], tuple(d["variants"]), d["generative"], tuple(d["variant_protocols"]))
 
 def load_profiles(path: str | os.PathLike | None = None) -> dict:

@@ -18,16 +18,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from flowfer_nb.adoption import per_subject_accuracy, seed_subject_interval
-from flowfer_nb.classifier import FlowClassifier, ModelConfig
-from flowfer_nb.config import TrainConfig
 from flowfer_nb.core import FlowferError, configure_threads
 from flowfer_nb.data import PAPER_CLASSES, load_prepared
 from flowfer_nb.stats import paired_bootstrap
 from flowfer_nb.store import protocol_plan
-from flowfer_nb.train import evaluate, images_to_tensor, load_checkpoint, mean_posterior, use_levers
+from flowfer_nb.train import mean_posterior
+from screen_beta import last_weights_outputs   # the script beside this one: a fold's last.pt, evaluated
 
 PROTOCOL = "subject"
 
@@ -45,18 +43,6 @@ def fold_folders(store: Path, name: str) -> dict:
     return found
 
 
-def last_posterior(folder: Path, ds, test_idx) -> np.ndarray:
-    "The posterior of a fold's last.pt: the weights a run without the average ends with."
-    ck = load_checkpoint(folder / "last.pt")
-    cfg, tcfg = ModelConfig.from_dict(ck["model_config"]), TrainConfig.from_dict(ck["train_config"])
-    model = FlowClassifier(cfg)
-    model.load_state_dict(ck["model"])
-    use_levers(model, tcfg.levers, "cpu").eval()
-    ev = evaluate(model, images_to_tensor(ds.images[test_idx], cfg.image_size), torch.from_numpy(ds.labels[test_idx]),
-                  cfg, tcfg.eval_batch_size, tcfg.seed)
-    return np.asarray(ev["proba"], np.float64)
-
-
 def posteriors(store: Path, name: str, ds, profile: str = "quick") -> dict:
     "{seed: (N, c) out-of-fold posterior of model `name`, every image tested once}."
     plain = name.startswith("shared-") and not name.endswith("-ema")
@@ -68,7 +54,7 @@ def posteriors(store: Path, name: str, ds, profile: str = "quick") -> dict:
         for (s, k), (folder, split_seed) in folders.items():
             if s != seed: continue
             test_idx = protocol_plan(ds, PROTOCOL, profile, split_seed)[0][k][1]   # the fold's test rows, redrawn
-            if plain: post[test_idx] = last_posterior(folder, ds, test_idx)
+            if plain: post[test_idx] = last_weights_outputs(folder, ds, test_idx)["posterior"]
             else:
                 kind = "latents.npz" if (folder / "latents.npz").is_file() else "result.npz"   # a flow's or a CNN's
                 with np.load(folder / kind, allow_pickle=False) as z:
