@@ -13,8 +13,8 @@ from .core import FlowferError
 from .stats import MIN_UNITS, group_means, paired_bootstrap
 
 # %% auto #0
-__all__ = ['ADOPTION', 'BETA_RULE', 'per_subject_accuracy', 'compare_to', 'variant_row', 'passes', 'adopt',
-           'seed_subject_interval', 'front_row', 'adopt_beta', 'plot_beta_front', 'plot_variants']
+__all__ = ['ADOPTION', 'BETA_RULE', 'H_RULE', 'per_subject_accuracy', 'compare_to', 'variant_row', 'passes', 'adopt',
+           'seed_subject_interval', 'front_row', 'adopt_beta', 'adopt_h', 'plot_beta_front', 'plot_variants']
 
 # %% ../nbs/23_adoption.ipynb #8f803bda
 ADOPTION = dict(min_gain=5.0, max_bpd_loss=0.05, confidence=0.95, protocol="subject",
@@ -135,6 +135,31 @@ def adopt_beta(tables: dict, rule: dict = BETA_RULE) -> tuple[str | None, str]:
     if fails: return None, f"{chosen} is the rule's choice but does not replace {adopted}: " + "; ".join(fails)
     return chosen, f"{chosen}: the smallest beta within {rule['within']} point of the best on every decision set"
 
+
+# %% ../nbs/23_adoption.ipynb #5c0a7e3b
+H_RULE = dict(decision_sets=("synthetic", "ckplus48"), min_seeds=3, candidate="shared-h-b8", adopted="shared-b8")
+
+def adopt_h(tables: dict, rule: dict = H_RULE) -> tuple[str | None, str]:
+    """Whether `H_RULE` adopts the variant with h: from {data set: front table (rows of `front_row` whose refs include
+    the adopted variant)} -> (the candidate or None, why, with the paired differences)."""
+    c, a = rule["candidate"], rule["adopted"]
+    rows = {}
+    for s in rule["decision_sets"]:
+        t = tables.get(s)
+        if t is None or c not in set(t["variant"]): return None, f"{c} has no row on {s}"
+        r = t.set_index("variant").loc[c]
+        if pd.isna(r.get(f"diff_{a}")): return None, f"{s}: {c} was not compared with {a} on the same seeds"
+        if r["seeds"] < rule["min_seeds"]:
+            return None, f"{s}: {int(r['seeds'])} seeds, fewer than {rule['min_seeds']}: the rule decides nothing"
+        rows[s] = r
+    def ci(r, k): return f"[{r[k + '_low']:.1f}, {r[k + '_high']:.1f}]" if pd.notna(r[k + "_low"]) else "[no interval]"
+    say = "; ".join(f"{s} {r[f'diff_{a}']:+.1f} {ci(r, f'diff_{a}')}" for s, r in rows.items())
+    below = [s for s, r in rows.items() if not r[f"diff_{a}"] > 0]
+    clear = [s for s, r in rows.items() if pd.notna(r[f"diff_{a}_low"]) and r[f"diff_{a}_low"] > 0]
+    if below: return None, f"{c} does not replace {a}: not above it on {below} ({c} - {a}: {say})"
+    if not clear:
+        return None, f"{c} does not replace {a}: above it on every decision set, no interval excludes 0 ({say})"
+    return c, f"{c} replaces {a}: above it on every decision set, the interval excludes 0 on {clear} ({say})"
 
 # %% ../nbs/23_adoption.ipynb #5c0a7e35
 def plot_beta_front(ax, table: pd.DataFrame, lines: dict | None = None, title: str = "") -> None:

@@ -9,6 +9,11 @@ and `NAME/per_seed.csv` (each model's per-subject mean per seed), the figure `NA
 
     python scripts/stack_front.py --set synthetic=S0,S1,S2 --set ckplus48=C0,C1,C2 --out OUT --figures FIG
 
+A folder may be `DIR+DIR...`: screens of the same seed, data and folds run separately (the front without h, then
+the h variants) read as one; a model in both must have the same per-subject accuracies (it came from the same store).
+The adopted variant (`records/adopted.json`) is a reference beside the three above where it was run, and chapter 23's
+`H_RULE` says whether the variant with h replaces it.
+
 A seed of the synthetic set is a replicate of everything (the generated people, the folds, the weights): its
 subjects share names, not faces, across seeds. On a real set the same subjects recur and only folds and weights move.
 """
@@ -24,9 +29,10 @@ import pandas as pd
 
 from flowfer_nb.core import FlowferError, provenance, write_json
 from flowfer_nb.report import save_figure
-from flowfer_nb.adoption import BETA_RULE, adopt_beta, front_row, plot_beta_front
+from flowfer_nb.adoption import BETA_RULE, H_RULE, adopt_beta, adopt_h, front_row, plot_beta_front
+from flowfer_nb.variants import adopted_variant
 
-REFS = ("paper", "cnn", "all-class-last")
+REFS = ("paper", "cnn", "all-class-last", adopted_variant())
 LINES = ("cnn", "LDA on pixel PCA", "pixel LR")
 
 
@@ -42,9 +48,25 @@ def read_seed(folder: Path) -> tuple[int, pd.DataFrame, pd.DataFrame, dict]:
     return int(meta["seed"]), acc, pd.read_csv(folder / "front.csv").set_index("variant"), meta
 
 
+def read_merged(spec: Path) -> tuple[int, pd.DataFrame, pd.DataFrame, dict]:
+    "read_seed of `DIR` or of `DIR+DIR...` (screens of one seed, data and folds, read as one)."
+    parts = [read_seed(Path(d)) for d in str(spec).split("+")]
+    seed, acc, front, meta = parts[0]
+    for s, a, f, m in parts[1:]:
+        if (s, m["data_sha256"], m["folds"]) != (seed, meta["data_sha256"], meta["folds"]):
+            raise FlowferError(f"{spec}: the screens differ in seed, data or folds")
+        if not a.index.equals(acc.index): raise FlowferError(f"{spec}: the screens tested different subjects")
+        for m_ in set(a.columns) & set(acc.columns):
+            if not np.allclose(a[m_], acc[m_], rtol=0, atol=1e-9):
+                raise FlowferError(f"{spec}: {m_} differs between the screens (not the same stored folds)")
+        acc = acc.join(a[[c for c in a.columns if c not in acc.columns]])
+        front = pd.concat([front, f.loc[[v for v in f.index if v not in front.index]]])
+    return seed, acc, front, meta
+
+
 def stack(folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     "(front table over the seeds, per-seed means: seeds x models, lines {reference: mean accuracy}) for one data set."
-    runs = [read_seed(f) for f in folders]
+    runs = [read_merged(f) for f in folders]
     seeds = [r[0] for r in runs]
     if len(set(seeds)) != len(seeds): raise FlowferError(f"the same seed twice among {[str(f) for f in folders]}")
     folds = {tuple(r[3]["folds"]) for r in runs}
@@ -53,7 +75,7 @@ def stack(folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     subjects = sorted(set.intersection(*(set(r[1].index) for r in runs)))
     acc = {m: pd.DataFrame([r[1].loc[subjects, m].to_numpy() for r in runs], index=seeds, columns=subjects)
            for m in models}
-    refs = {k: acc[k] for k in REFS if k in acc}
+    refs = {k: acc[k] for k in REFS if k and k in acc}
     rows = []
     for m in models:
         fronts = [r[2].loc[m] for r in runs]
@@ -105,8 +127,12 @@ def main(argv=None):
         print(f"== {name}\n" + table[["variant", "accuracy", "acc_low", "acc_high", "seeds", "subjects",
                                       "diff_cnn", "diff_cnn_low", "diff_cnn_high"]].to_string(index=False))
     chosen, why = adopt_beta(tables)
-    write_json(Path(a.out) / "decision.json", dict(rule=BETA_RULE, adopted=chosen, reason=why, sets=summary,
-                                                  provenance=provenance()))
+    decision = dict(rule=BETA_RULE, adopted=chosen, reason=why, sets=summary)
+    if any(H_RULE["candidate"] in set(t["variant"]) for t in tables.values()):
+        h_chosen, h_why = adopt_h(tables)
+        decision["h"] = dict(rule=H_RULE, adopted=h_chosen, reason=h_why)
+        print(f"h rule: {h_chosen} -- {h_why}")
+    write_json(Path(a.out) / "decision.json", {**decision, "provenance": provenance()})
     print(f"rule: {chosen} -- {why}")
 
 
