@@ -164,16 +164,18 @@ def adopt_h(tables: dict, rule: dict = H_RULE) -> tuple[str | None, str]:
 # %% ../nbs/23_adoption.ipynb #5c0a7e35
 def plot_beta_front(ax, table: pd.DataFrame, lines: dict | None = None, title: str = "") -> None:
     """The beta front: subject-fold accuracy (points, with the rows' intervals) against test bits/dim, one point per
-    beta (labelled), with and without the weight average; rows without beta (the paper's method, other flows) as
+    beta (labelled), with and without the weight average and h; rows without beta (the paper's method, other flows) as
     grey squares; `lines` {name: accuracy} (the CNN, LDA, ...) as horizontal lines."""
     t = table.loc[table["test_bpd"].notna()]
-    for ema, marker, color in ((False, "o", "#0072B2"), (True, "D", "#D55E00")):
-        s = t.loc[t["beta"].notna() & (t["ema"] == ema)].sort_values("beta")
+    with_h = t["variant"].str.startswith("shared-h-")
+    for h, ema, marker, color in ((False, False, "o", "#0072B2"), (False, True, "D", "#D55E00"),
+                                  (True, False, "^", "#009E73"), (True, True, "v", "#CC79A7")):
+        s = t.loc[t["beta"].notna() & (t["ema"] == ema) & (with_h == h)].sort_values("beta")
         if not len(s): continue
         err = [(s["accuracy"] - s["acc_low"].astype(float)).fillna(0), (s["acc_high"].astype(float)
                                                                          - s["accuracy"]).fillna(0)]
         ax.errorbar(s["test_bpd"], s["accuracy"], yerr=err, fmt=marker + "-", color=color, ms=4, capsize=2, lw=1,
-                    label="shared, moving average" if ema else "shared, last weights")
+                    label=("shared + h" if h else "shared") + (", moving average" if ema else ", last weights"))
         for _, r in s.iterrows():
             ax.annotate(f"{r['beta']:.2g}", (r["test_bpd"], r["accuracy"]), textcoords="offset points",
                         xytext=(4, 3), fontsize=6, color=color)
