@@ -12,16 +12,19 @@ import pandas as pd
 import torch
 
 from .core import FlowferError
+from .data import PAPER_CLASSES
 from .classifier import FlowClassifier
 from .store import LATENT_BATCH
 from .stats import MIN_UNITS, mean_interval
 from .train import images_to_tensor
 from .adoption import compare_to, per_subject_accuracy
+from .protocols import MODEL_NAMES, MODEL_STYLE
 
 # %% auto #0
-__all__ = ['PERSON_PROTOCOLS', 'REFIT', 'flow_latents', 'split_latents', 'latent_log_prob', 'person_log_likelihood',
-           'subject_references', 'person_shift', 'person_predictions', 'flow_scorer', 'cnn_scorer', 'train_shift',
-           'pixel_person_predictions', 'person_table', 'identity_spread', 'neutral_noise', 'reference_error']
+__all__ = ['PERSON_PROTOCOLS', 'REFIT', 'PROTOCOL_TICKS', 'flow_latents', 'split_latents', 'latent_log_prob',
+           'person_log_likelihood', 'subject_references', 'person_shift', 'person_predictions', 'flow_scorer',
+           'cnn_scorer', 'train_shift', 'pixel_person_predictions', 'person_table', 'identity_spread', 'neutral_noise',
+           'reference_error', 'plot_person']
 
 # %% ../nbs/26_person.ipynb #p19a0008
 @torch.no_grad()
@@ -248,3 +251,29 @@ def reference_error(shift: dict, calibrated: dict) -> float:
     if not common: raise FlowferError("reference_error: no subject has both shifts")
     num = np.mean([((shift[s] - calibrated[s]) ** 2).sum() for s in common])
     return float(num / np.mean([(calibrated[s] ** 2).sum() for s in common]))
+
+# %% ../nbs/26_person.ipynb #p19a0028a
+PROTOCOL_TICKS = {"raw": "raw", "neutral": "neutral images\n(inductive)", "calibrated": "calibrated\n(transductive)",
+                  "neutral" + REFIT: "neutral,\npixel models\nrefitted",
+                  "calibrated" + REFIT: "calibrated,\npixel models\nrefitted"}
+
+def plot_person(ax, table: pd.DataFrame, chance: float | None = None) -> None:
+    """The person protocols' accuracies per subject: `table` with columns protocol, model (display names, as
+    `MODEL_NAMES` gives them), per_subject, low, high; one column of points per protocol in the table's order, one
+    colour per model (`MODEL_STYLE`), the intervals as bars, `chance` (default: 1 / the paper's classes) dashed."""
+    ticks = list(dict.fromkeys(table.protocol))
+    ms = [m for m in MODEL_STYLE if MODEL_NAMES.get(m, m) in set(table.model)]
+    for j, m in enumerate(ms):
+        rows = table[table.model == MODEL_NAMES.get(m, m)]
+        x = np.array([ticks.index(p) for p in rows.protocol]) + 0.7 * ((j + 0.5) / len(ms) - 0.5)
+        lo = (rows.per_subject - pd.to_numeric(rows.low, errors="coerce")).fillna(0)
+        hi = (pd.to_numeric(rows.high, errors="coerce") - rows.per_subject).fillna(0)
+        ax.errorbar(x, rows.per_subject, yerr=[lo, hi], fmt=MODEL_STYLE[m]["marker"], color=MODEL_STYLE[m]["color"],
+                    markersize=4, capsize=2, label=MODEL_NAMES.get(m, m))
+    ax.axhline(chance if chance is not None else 100 / len(PAPER_CLASSES), color="0.5", lw=0.8, ls="--",
+               label="chance")
+    ax.set_xticks(range(len(ticks)), [PROTOCOL_TICKS.get(p, p) for p in ticks])
+    ax.set_xlim(-0.5, len(ticks) - 0.5)
+    ax.set_ylabel("accuracy per subject (%), 95% CI")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)

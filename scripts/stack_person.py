@@ -5,7 +5,8 @@ Each FOLDER is a `results_dir` of `nbs/26_person.ipynb` run with one seed (its `
 mean with chapter 23's two-way bootstrap (seeds and subjects resampled independently, `seed_subject_interval`) and
 the paired per-subject differences, with theirs, to the same model without a person reference (`vs_raw`) and to the
 CNN under the same protocol (`vs_cnn`): a model is compared only within a protocol. Writes `person_seeds.csv|md|tex`
-and `person_seeds_per_seed.csv` (each row's mean per seed) into `--out`.
+and `person_seeds_per_seed.csv` (each row's mean per seed) into `--out`, the figure
+`person_seeds.png|pdf` into `--figures`.
 
     python scripts/stack_person.py --out results/person/seeds RUN0/results RUN1/results RUN2/results
 
@@ -23,7 +24,8 @@ import pandas as pd
 from flowfer_nb.core import FlowferError, provenance, write_json
 from flowfer_nb.adoption import seed_subject_interval
 from flowfer_nb.protocols import MODEL_NAMES
-from flowfer_nb.report import write_table
+from flowfer_nb.person import plot_person
+from flowfer_nb.report import PAPER_WIDTH_IN, paper_style, save_figure, write_table
 
 REFERENCE = MODEL_NAMES.get("cnn", "CNN")
 
@@ -76,6 +78,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("folders", nargs="+", help="results_dir of chapter 26, one per seed")
     p.add_argument("--out", required=True)
+    p.add_argument("--figures", default=None, help="where person_seeds.png|pdf goes (default: --out)")
     a = p.parse_args(argv)
     folders = [Path(f) for f in a.folders]
     table, per_seed = stack(folders)
@@ -89,6 +92,15 @@ def main(argv=None):
                         f"differences (points) to the same model without a person reference (raw) and to the CNN "
                         f"under the same protocol.")
     per_seed.to_csv(out / "person_seeds_per_seed.csv", float_format="%.2f")
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    with paper_style():
+        fig, ax = plt.subplots(figsize=(PAPER_WIDTH_IN, 0.55 * PAPER_WIDTH_IN))
+        plot_person(ax, table)
+        ax.set_ylabel(f"accuracy per subject (%), {n_seeds} seeds")
+        save_figure(fig, "person_seeds", Path(a.figures or out))
+        plt.close(fig)
     write_json(out / "person_seeds.json", dict(folders=[str(f) for f in folders], seeds=list(per_seed.columns),
                                                subjects=n_subj, provenance=provenance()))
     print(table[["protocol", "model", "per_subject", "low", "high", "vs_cnn", "vs_cnn_low", "vs_cnn_high"]]
