@@ -101,8 +101,9 @@ def main(argv=None):
         ax.set_ylabel(f"accuracy per subject (%), {n_seeds} seeds")
         save_figure(fig, "person_seeds", Path(a.figures or out))
         plt.close(fig)
-    write_json(out / "person_seeds.json", dict(folders=[str(f) for f in folders], seeds=list(per_seed.columns),
-                                               subjects=n_subj, provenance=provenance()))
+    seeds = [int(c.removeprefix("seed ")) for c in per_seed.columns]
+    write_json(out / "person_seeds.json", dict(folders=[str(f) for f in folders], seeds=seeds, subjects=n_subj,
+                                               provenance=provenance()))
     print(table[["protocol", "model", "per_subject", "low", "high", "vs_cnn", "vs_cnn_low", "vs_cnn_high"]]
           .to_string(index=False, float_format="%.1f"))
 
