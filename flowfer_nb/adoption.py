@@ -188,7 +188,7 @@ def plot_beta_front(ax, table: pd.DataFrame, lines: dict | None = None, title: s
     ax.set_xlabel("test bits/dim (lower: better likelihood)")
     ax.set_ylabel("accuracy per subject (%)")
     if title: ax.set_title(title, fontsize=8)
-    ax.legend(fontsize=6, loc="best")
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)  # off the labels
     ax.grid(alpha=0.3)
 
 
