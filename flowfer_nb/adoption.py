@@ -13,8 +13,8 @@ from .core import FlowferError
 from .stats import MIN_UNITS, group_means, paired_bootstrap
 
 # %% auto #0
-__all__ = ['ADOPTION', 'BETA_RULE', 'H_RULE', 'per_subject_accuracy', 'compare_to', 'variant_row', 'passes', 'adopt',
-           'seed_subject_interval', 'front_row', 'adopt_beta', 'adopt_h', 'plot_beta_front', 'plot_variants']
+__all__ = ['ADOPTION', 'BETA_RULE', 'H_RULE', 'AVG_RULE', 'per_subject_accuracy', 'compare_to', 'variant_row', 'passes', 'adopt',
+           'seed_subject_interval', 'front_row', 'adopt_beta', 'replaces', 'plot_beta_front', 'plot_variants']
 
 # %% ../nbs/23_adoption.ipynb #8f803bda
 ADOPTION = dict(min_gain=5.0, max_bpd_loss=0.05, confidence=0.95, protocol="subject",
@@ -139,9 +139,10 @@ def adopt_beta(tables: dict, rule: dict = BETA_RULE) -> tuple[str | None, str]:
 # %% ../nbs/23_adoption.ipynb #5c0a7e3b
 H_RULE = dict(decision_sets=("synthetic", "ckplus48"), min_seeds=3, candidate="shared-h-b8", adopted="shared-b8")
 
-def adopt_h(tables: dict, rule: dict = H_RULE) -> tuple[str | None, str]:
-    """Whether `H_RULE` adopts the variant with h: from {data set: front table (rows of `front_row` whose refs include
-    the adopted variant)} -> (the candidate or None, why, with the paired differences)."""
+def replaces(tables: dict, rule: dict = H_RULE) -> tuple[str | None, str]:
+    """Whether `rule["candidate"]` replaces `rule["adopted"]` (`H_RULE`, `AVG_RULE`): from {data set: front table
+    (rows of `front_row` whose refs include the adopted variant)} -> (the candidate or None, why, with the paired
+    differences)."""
     c, a = rule["candidate"], rule["adopted"]
     rows = {}
     for s in rule["decision_sets"]:
@@ -161,6 +162,9 @@ def adopt_h(tables: dict, rule: dict = H_RULE) -> tuple[str | None, str]:
         return None, f"{c} does not replace {a}: above it on every decision set, no interval excludes 0 ({say})"
     return c, f"{c} replaces {a}: above it on every decision set, the interval excludes 0 on {clear} ({say})"
 
+# %% ../nbs/23_adoption.ipynb #5c0a7e3e
+AVG_RULE = dict(H_RULE, candidate="shared-b8-pema")
+
 # %% ../nbs/23_adoption.ipynb #5c0a7e35
 def plot_beta_front(ax, table: pd.DataFrame, lines: dict | None = None, title: str = "") -> None:
     """The beta front: subject-fold accuracy (points, with the rows' intervals) against test bits/dim, one point per
@@ -168,14 +172,18 @@ def plot_beta_front(ax, table: pd.DataFrame, lines: dict | None = None, title: s
     grey squares; `lines` {name: accuracy} (the CNN, LDA, ...) as horizontal lines."""
     t = table.loc[table["test_bpd"].notna()]
     with_h = t["variant"].str.startswith("shared-h-")
-    for h, ema, marker, color in ((False, False, "o", "#0072B2"), (False, True, "D", "#D55E00"),
-                                  (True, False, "^", "#009E73"), (True, True, "v", "#CC79A7")):
-        s = t.loc[t["beta"].notna() & (t["ema"] == ema) & (with_h == h)].sort_values("beta")
+    avg = pd.Series(np.where(t["variant"].str.endswith("-pema"), "pema", np.where(t["ema"].eq(True), "ema", "")),
+                    index=t.index)
+    kinds = {"": "last weights", "ema": "moving average", "pema": "power average"}
+    for h, kind, marker, color in ((False, "", "o", "#0072B2"), (False, "ema", "D", "#D55E00"),
+                                   (False, "pema", "P", "#E69F00"), (True, "", "^", "#009E73"),
+                                   (True, "ema", "v", "#CC79A7"), (True, "pema", "X", "#56B4E9")):
+        s = t.loc[t["beta"].notna() & (avg == kind) & (with_h == h)].sort_values("beta")
         if not len(s): continue
         err = [(s["accuracy"] - s["acc_low"].astype(float)).fillna(0), (s["acc_high"].astype(float)
                                                                          - s["accuracy"]).fillna(0)]
         ax.errorbar(s["test_bpd"], s["accuracy"], yerr=err, fmt=marker + "-", color=color, ms=4, capsize=2, lw=1,
-                    label=("shared + h" if h else "shared") + (", moving average" if ema else ", last weights"))
+                    label=("shared + h" if h else "shared") + ", " + kinds[kind])
         for _, r in s.iterrows():
             ax.annotate(f"{r['beta']:.2g}", (r["test_bpd"], r["accuracy"]), textcoords="offset points",
                         xytext=(4, 3), fontsize=6, color=color)

@@ -21,14 +21,16 @@ from .splits import UNITS
 
 
 # %% auto #0
-__all__ = ['LR_DECAYS', 'SELECT_BY', 'LEVER_SETS', 'EMA_DECAY', 'CONFIG_NAMES', 'CONFIG_SECTIONS', 'TrainConfig', 'read_config',
-           'load_config']
+__all__ = ['LR_DECAYS', 'SELECT_BY', 'LEVER_SETS', 'EMA_DECAY', 'EMA_SHAPES', 'EMA_POWER', 'CONFIG_NAMES', 'CONFIG_SECTIONS',
+           'TrainConfig', 'read_config', 'load_config']
 
 # %% ../nbs/06a_config.ipynb #6309a7a0
 LR_DECAYS = ("none", "cosine")
 SELECT_BY = ("accuracy", "cross_entropy")  # the validation score that picks the epoch
 LEVER_SETS = ("plain", "fast")             # see `use_levers`
 EMA_DECAY = 0.99  # weight of the old average per step: a memory of about 1/(1 - 0.99) = 100 steps, 2 epochs at quick
+EMA_SHAPES = ("exponential", "power")  # how the average weighs the steps: decay**(t - s), or (s / t)**ema_power
+EMA_POWER = 3.0  # the power form's gamma: the first half of any run carries 1/16 of the average, its mean age is t/5
 
 @dataclass
 class TrainConfig:
@@ -59,6 +61,8 @@ class TrainConfig:
     ema: bool = False             # keep an exponential moving average of the weights; best.pt holds the average of
                                   # the last epoch (needs val_fraction 0: nothing is selected)
     ema_decay: float = EMA_DECAY  # average <- ema_decay * average + (1 - ema_decay) * weights after every step
+    ema_shape: str = "exponential"  # "power": step s of t weighted as s**ema_power, whatever the run's length
+    ema_power: float = EMA_POWER  # gamma of the power form (0: the plain mean of the steps)
 
     @property
     def objective_fn(self) -> Objective:
@@ -90,6 +94,8 @@ class TrainConfig:
         need(self.levers in LEVER_SETS, "levers", f"one of {LEVER_SETS}")
         need(0 <= self.label_smoothing < 1, "label_smoothing", "in [0, 1)")
         need(0 <= self.ema_decay < 1, "ema_decay", "in [0, 1)")
+        need(self.ema_shape in EMA_SHAPES, "ema_shape", f"one of {EMA_SHAPES}")
+        need(self.ema_power >= 0, "ema_power", ">= 0")
         need(not self.ema or self.val_fraction == 0, "val_fraction",
              "0 with ema (the average of the last epoch is the model; nothing is selected)")
         self.objective_fn  # the objective's own checks (form)

@@ -21,7 +21,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .config import EMA_DECAY, LEVER_SETS, TrainConfig
+from .config import EMA_DECAY, EMA_POWER, LEVER_SETS, TrainConfig
 from .classifier import FlowClassifier, ModelConfig
 from .core import (FlowferError, atomic_write, configure_threads, progress_bar, progress_mode,
                              seed_everything, write_json)
@@ -186,20 +186,25 @@ def evaluate(model: FlowClassifier, images: torch.Tensor, labels: torch.Tensor |
 
 # %% ../nbs/07_train.ipynb #5c0a7e22
 class WeightAverage:
-    """The bias-corrected exponential moving average of a model's parameters over the `update`s: after t updates, the
-    mean of the t weights seen, the s-th weighted by decay**(t - s) (Adam's correction of m_t = d m + (1 - d) theta
-    from m_0 = 0); before any update, the model's weights. `state_dict(model)`: the model's state dict with the
+    """A moving average of a model's parameters over the `update`s; before any update, the model's weights.
+    Exponential (`power` None): after t updates the mean of the t weights seen, the s-th weighted by decay**(t - s)
+    (Adam's correction of m_t = d m + (1 - d) theta from m_0 = 0). Power (`power` = gamma >= 0): the s-th weighted by
+    (s**(gamma+1) - (s-1)**(gamma+1)) / t**(gamma+1), about s**gamma: the same share of any run is averaged, however
+    long (the power-function average of Karras et al., 2024). `state_dict(model)`: the model's state dict with the
     averages in place of its parameters."""
-    def __init__(self, model: nn.Module, decay: float = EMA_DECAY):
+    def __init__(self, model: nn.Module, decay: float = EMA_DECAY, power: float | None = None):
         if not 0 <= decay < 1: raise FlowferError(f"WeightAverage: decay must be in [0, 1), got {decay!r}")
-        self.decay, self.steps = decay, 0
+        if power is not None and not power >= 0: raise FlowferError(f"WeightAverage: power must be >= 0, got {power!r}")
+        self.decay, self.power, self.steps = decay, power, 0
         self.avg = {k: p.detach().clone() for k, p in model.named_parameters()}
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
-        "One step: avg <- avg + w (theta - avg), w = (1 - d) / (1 - d**t), so that avg = m_t / (1 - d**t) exactly."
+        """One step: avg <- avg + w (theta - avg); exponential: w = (1 - d) / (1 - d**t), so that avg = m_t / (1 - d**t)
+        exactly; power: w = 1 - (1 - 1/t)**(gamma + 1)."""
         self.steps += 1
-        w = (1 - self.decay) / (1 - self.decay ** self.steps)
+        t = self.steps
+        w = ((1 - self.decay) / (1 - self.decay ** t) if self.power is None else 1 - (1 - 1 / t) ** (self.power + 1))
         for k, p in model.named_parameters(): self.avg[k].lerp_(p.detach(), w)
 
     def state_dict(self, model: nn.Module) -> dict:
@@ -341,8 +346,9 @@ def _log_row(epoch: int, sums: torch.Tensor, skipped: int, lr: float, images_per
             "skipped_steps": skipped}
 
 # %% ../nbs/07_train.ipynb #77549966
-_NEW_DEFAULTS = dict(ema=False, ema_decay=EMA_DECAY)  # TrainConfig fields added after fold stores existed: left out of
-                                                      # the fingerprint at these values, so older folds keep their keys
+# TrainConfig fields added after fold stores existed: left out of the fingerprint at these values, so older folds
+# keep their keys
+_NEW_DEFAULTS = dict(ema=False, ema_decay=EMA_DECAY, ema_shape="exponential", ema_power=EMA_POWER)
 
 def _check_resume(ck: dict, path: Path, model_cfg: ModelConfig, cfg: TrainConfig, info: dict) -> None:
     "Refuse to resume a checkpoint made with another model, training setting (except epochs) or data."
@@ -408,7 +414,8 @@ def _start(model: FlowClassifier, cfg: TrainConfig, model_cfg: ModelConfig, info
         images, labels = fit_set
         order, flip = _epoch_plan(len(images), 0, cfg)
         model.initialize(_batch(images, labels, order[:glob], flip, dev)[0])
-    if cfg.ema: run.ema = WeightAverage(model, cfg.ema_decay)   # from the initialised weights, or the checkpoint's
+    if cfg.ema:   # from the initialised weights, or the checkpoint's
+        run.ema = WeightAverage(model, cfg.ema_decay, cfg.ema_power if cfg.ema_shape == "power" else None)
     if ck is not None: run.restore(ck)
     return run
 

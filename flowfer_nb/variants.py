@@ -16,7 +16,7 @@ from .experiment import get_profile
 from .store import cnn_config, cross_validate, flow_config, oof_arrays, store_dir
 
 # %% auto #0
-__all__ = ['VARIANTS', 'BETAS', 'SHARED', 'ADOPTED_FILE', 'Variant', 'beta_name', 'adopted_variant', 'get_variant',
+__all__ = ['VARIANTS', 'BETAS', 'SHARED', 'AVERAGES', 'ADOPTED_FILE', 'Variant', 'beta_name', 'adopted_variant', 'get_variant',
            'variant_flow_config', 'pipeline_models', 'pipeline_oof']
 
 # %% ../nbs/12_variants.ipynb #0bd53398
@@ -55,17 +55,23 @@ VARIANTS = {v.name: v for v in (
 BETAS = (beta_of_lambda(0.3), 1.0, 2.0, 4.0, 8.0, 16.0)   # the front: the paper's lambda 0.3 is beta 0.21, then 1..16
 SHARED = dict(top_prior="shared", cond_flows=0)          # class means with a shared covariance on every latent, no h
 
-def beta_name(beta: float, h: bool = False, ema: bool = False) -> str:
-    "The name of a shared-covariance variant of the front: shared[-h]-b<beta>[-ema], beta to 2 significant digits."
-    return f"shared{'-h' if h else ''}-b{beta:.2g}{'-ema' if ema else ''}"
+AVERAGES = {"": {}, "ema": dict(ema=True), "pema": dict(ema=True, ema_shape="power")}  # the weights evaluated
 
-def _front_variant(beta: float, h: bool, ema: bool) -> Variant:
+def beta_name(beta: float, h: bool = False, ema: bool | str = False) -> str:
+    """The name of a shared-covariance variant of the front: shared[-h]-b<beta>[-ema|-pema], beta to 2 significant
+    digits; `ema` True or "ema": the exponential average of the weights, "pema": the power-function average."""
+    avg = "ema" if ema is True else (ema or "")
+    if avg not in AVERAGES: raise FlowferError(f"beta_name: ema must be one of {sorted(AVERAGES)}, got {ema!r}")
+    return f"shared{'-h' if h else ''}-b{beta:.2g}{'-' + avg if avg else ''}"
+
+def _front_variant(beta: float, h: bool, avg: str) -> Variant:
     what = (f"class means, one shared covariance, every latent{', with h' if h else ', no h'}; IB-INN's loss, "
-            f"beta {beta:.2g}; last epoch{', moving average of the weights' if ema else ''}")
-    return Variant(beta_name(beta, h, ema), what, model=dict(SHARED, cond_flows=4) if h else dict(SHARED),
-                   train=dict(objective="ib-inn", lam=float(beta), val_fraction=0.0, **(dict(ema=True) if ema else {})))
+            f"beta {beta:.2g}; last epoch" + {"": "", "ema": ", moving average of the weights",
+                                              "pema": ", power-function average of the weights"}[avg])
+    return Variant(beta_name(beta, h, avg), what, model=dict(SHARED, cond_flows=4) if h else dict(SHARED),
+                   train=dict(objective="ib-inn", lam=float(beta), val_fraction=0.0, **AVERAGES[avg]))
 
-VARIANTS.update({v.name: v for v in (_front_variant(b, h, e) for h in (False, True) for e in (False, True)
+VARIANTS.update({v.name: v for v in (_front_variant(b, h, e) for h in (False, True) for e in AVERAGES
                                      for b in BETAS)})
 
 ADOPTED_FILE = "adopted.json"  # in flowfer_nb/records: the variant the grid's decision adopted, or null

@@ -56,6 +56,8 @@ def main(argv=None):
     p.add_argument("--cnn", action="store_true", help="train the CNN on the folds too (the reference line)")
     p.add_argument("--adopted", action="store_true", help="run the adopted variant all-class-last too")
     p.add_argument("--h", action="store_true", help="the shared variants with h on z1 (shared-h-b<beta>)")
+    p.add_argument("--avg", default="ema", choices=("ema", "pema"),
+                   help="the average evaluated beside the last weights: exponential (-ema) or power-function (-pema)")
     p.add_argument("--work", required=True, help="work folder: data and the fold store")
     p.add_argument("--out", required=True)
     p.add_argument("--figures", required=True)
@@ -131,7 +133,7 @@ def main(argv=None):
         run("all-class-last", "flow", variant_flow_config("all-class-last", PROFILE, a.seed, PROTOCOL))
         write()
     for label, beta in betas.items():
-        name = beta_name(beta, h=a.h, ema=True)
+        name = beta_name(beta, h=a.h, ema=a.avg)
         rs = run(name, "flow", variant_flow_config(name, PROFILE, a.seed, PROTOCOL))
         meta[name] = dict(beta=beta, ema=True)
         plain = beta_name(beta, h=a.h)

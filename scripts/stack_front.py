@@ -12,7 +12,7 @@ and `NAME/per_seed.csv` (each model's per-subject mean per seed), the figure `NA
 A folder may be `DIR+DIR...`: screens of the same seed, data and folds run separately (the front without h, then
 the h variants) read as one; a model in both must have the same per-subject accuracies (it came from the same store).
 The adopted variant (`records/adopted.json`) is a reference beside the three above where it was run, and chapter 23's
-`H_RULE` says whether the variant with h replaces it.
+`H_RULE` and `AVG_RULE` say whether the variant with h or with the power average replaces it.
 
 A seed of the synthetic set is a replicate of everything (the generated people, the folds, the weights): its
 subjects share names, not faces, across seeds. On a real set the same subjects recur and only folds and weights move.
@@ -29,7 +29,7 @@ import pandas as pd
 
 from flowfer_nb.core import FlowferError, provenance, write_json
 from flowfer_nb.report import save_figure
-from flowfer_nb.adoption import BETA_RULE, H_RULE, adopt_beta, adopt_h, front_row, plot_beta_front
+from flowfer_nb.adoption import AVG_RULE, BETA_RULE, H_RULE, adopt_beta, front_row, plot_beta_front, replaces
 from flowfer_nb.variants import adopted_variant
 
 REFS = ("paper", "cnn", "all-class-last", adopted_variant())
@@ -128,10 +128,11 @@ def main(argv=None):
                                       "diff_cnn", "diff_cnn_low", "diff_cnn_high"]].to_string(index=False))
     chosen, why = adopt_beta(tables)
     decision = dict(rule=BETA_RULE, adopted=chosen, reason=why, sets=summary)
-    if any(H_RULE["candidate"] in set(t["variant"]) for t in tables.values()):
-        h_chosen, h_why = adopt_h(tables)
-        decision["h"] = dict(rule=H_RULE, adopted=h_chosen, reason=h_why)
-        print(f"h rule: {h_chosen} -- {h_why}")
+    for key, rule in (("h", H_RULE), ("average", AVG_RULE)):   # chapter 23's rules for h and for the power average
+        if any(rule["candidate"] in set(t["variant"]) for t in tables.values()):
+            chosen_, why_ = replaces(tables, rule)
+            decision[key] = dict(rule=rule, adopted=chosen_, reason=why_)
+            print(f"{key} rule: {chosen_} -- {why_}")
     write_json(Path(a.out) / "decision.json", {**decision, "provenance": provenance()})
     print(f"rule: {chosen} -- {why}")
 
