@@ -72,7 +72,9 @@ def adopt(tables: dict, rule: dict = ADOPTION) -> str | None:
 
 # %% ../nbs/23_adoption.ipynb #5c0a7e31
 BETA_RULE = dict(decision_sets=("synthetic", "ckplus48"), min_seeds=3, within=1.0, confidence=0.95,
-                 protocol="subject", candidates="shared-b", adopted="all-class-last")
+                 protocol="subject", candidates="shared-b", exclude="-pema", adopted="all-class-last")
+# exclude: the power average came after this rule and has its own (AVG_RULE); the rule's candidates are shared-b<beta>
+# and shared-b<beta>-ema, as its text says
 
 def seed_subject_interval(values, confidence: float = 0.95, n_resamples: int = 9999, seed: int = 0) -> dict:
     """Mean of a seeds x subjects table (S, N) of per-subject values (accuracies or paired differences) with a two-way
@@ -113,8 +115,8 @@ def adopt_beta(tables: dict, rule: dict = BETA_RULE) -> tuple[str | None, str]:
     adopted variant)}, and why: (name or None, reason)."""
     missing = [s for s in rule["decision_sets"] if s not in tables]
     if missing: return None, f"no front table for the decision sets {missing}"
-    cands = {s: tables[s].loc[tables[s]["variant"].str.startswith(rule["candidates"])].set_index("variant")
-             for s in rule["decision_sets"]}
+    is_cand = lambda v: v.str.startswith(rule["candidates"]) & ~v.str.endswith(rule.get("exclude") or "\0")
+    cands = {s: tables[s].loc[is_cand(tables[s]["variant"])].set_index("variant") for s in rule["decision_sets"]}
     names = sorted(set.intersection(*(set(c.index) for c in cands.values())))
     if not names: return None, "no candidate was run on every decision set"
     few = {s: int(c.loc[names, "seeds"].min()) for s, c in cands.items()
