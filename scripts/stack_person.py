@@ -2,7 +2,7 @@
 
 Each FOLDER is a `results_dir` of `nbs/26_person.ipynb` run with one seed (its `person_per_subject.csv`). For every
 (protocol, model) scored on every seed, the per-subject accuracies form a seeds x subjects table; its row gives the
-mean with chapter 23's two-way bootstrap (seeds and subjects resampled independently, `seed_subject_interval`) and
+mean with chapter 23's two-way bootstrap (seeds and subjects resampled independently, `front_row`) and
 the paired per-subject differences, with theirs, to the same model without a person reference (`vs_raw`) and to the
 CNN under the same protocol (`vs_cnn`): a model is compared only within a protocol. Writes `person_seeds.csv|md|tex`
 and `person_seeds_per_seed.csv` (each row's mean per seed) into `--out`, the figure
@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from flowfer_nb.core import FlowferError, provenance, write_json
-from flowfer_nb.adoption import seed_subject_interval
+from flowfer_nb.adoption import front_row
 from flowfer_nb.protocols import MODEL_NAMES
 from flowfer_nb.person import plot_person
 from flowfer_nb.report import PAPER_WIDTH_IN, paper_style, save_figure, write_table
@@ -58,16 +58,14 @@ def stack(folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
         return pd.DataFrame([tables[key][s].loc[subjects].to_numpy() for s in seeds], index=seeds, columns=subjects)
 
     rows = []
-    for protocol, model in keys:
-        a = grid((protocol, model))
-        r = seed_subject_interval(a.to_numpy())
-        row = dict(protocol=protocol, model=model, seeds=r["seeds"], subjects=r["subjects"], per_subject=r["mean"],
-                   low=r["low"], high=r["high"])
-        for name, other in (("raw", ("raw", model)), ("cnn", (protocol, REFERENCE))):
-            d = dict(mean=None, low=None, high=None)
-            if other != (protocol, model) and other in keys:
-                d = seed_subject_interval((a - grid(other)).to_numpy())
-            row.update({f"vs_{name}": d["mean"], f"vs_{name}_low": d["low"], f"vs_{name}_high": d["high"]})
+    for protocol, model in keys:   # chapter 23's front_row: the mean and the paired differences, two-way bootstrap
+        refs = {name: grid(other) for name, other in (("raw", ("raw", model)), ("cnn", (protocol, REFERENCE)))
+                if other != (protocol, model) and other in keys}
+        r = front_row(model, grid((protocol, model)), refs)
+        row = dict(protocol=protocol, model=model, seeds=r["seeds"], subjects=r["subjects"], per_subject=r["accuracy"],
+                   low=r["acc_low"], high=r["acc_high"])
+        for name in ("raw", "cnn"):
+            row.update({f"vs_{name}{x}": r.get(f"diff_{name}{x}") for x in ("", "_low", "_high")})
         rows.append(row)
     per_seed = pd.DataFrame({f"{p} / {m}": grid((p, m)).mean(axis=1) for p, m in keys}).T
     per_seed.columns = [f"seed {s}" for s in seeds]
